@@ -1,0 +1,104 @@
+// Command graphauth serves the sign-in app (`graphauth`) or smoke-tests an app registration
+// (`graphauth check`). main only wires; run does the work and is what the tests call.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/graphauth/graphauth/internal/config"
+	"github.com/graphauth/graphauth/internal/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// errUsage marks a bad command line or configuration: exit code 2.
+var errUsage = errors.New("usage")
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ve *config.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fmt.Fprintln(stderr, "graphauth:", ve.Error())
+		fmt.Fprintln(stderr, "Set these in the environment or in .env (see config.example.env).")
+		return 2
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "graphauth:", err)
+		}
+		return 2
+	case errors.Is(err, errCheckFailed):
+		return 1
+	}
+	fmt.Fprintln(stderr, "graphauth:", err)
+	return 1
+}
+
+// run starts the app (or a subcommand) and returns when ctx is cancelled or it fails.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("graphauth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envFile := fs.String("env-file", ".env", "a .env file read for variables the environment does not set")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: graphauth [-env-file FILE]            serve the app")
+		fmt.Fprintln(stderr, "       graphauth [-env-file FILE] check [--json]  smoke-test the app registration")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, *envFile)
+	if err != nil {
+		return err
+	}
+	switch cmd := fs.Arg(0); cmd {
+	case "":
+		return serve(ctx, cfg, stdout)
+	case "check":
+		return check(ctx, cfg, fs.Args()[1:], stdout)
+	default:
+		return fmt.Errorf("%w: unknown command %q (want nothing or check)", errUsage, cmd)
+	}
+}
+
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	log := newLogger(cfg, stdout)
+	app, closeStore, err := web.Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+	}
+	log.Info("graphauth listening", "url", cfg.PublicOrigin(), "addr", ln.Addr().String(),
+		"authority", cfg.Authority, "session_type", cfg.SessionType)
+	return web.Serve(ctx, ln, app.Handler(), log, cfg.TLSCertFile, cfg.TLSKeyFile)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,114 @@
+// Package graph calls Microsoft Graph's /me on behalf of the signed-in user (step 6).
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Client calls one Graph endpoint.
+type Client struct {
+	HTTP     *http.Client
+	Endpoint string        // e.g. https://graph.microsoft.com/v1.0/me
+	Timeout  time.Duration // per call
+}
+
+// Result is Graph's answer, ready to show.
+type Result struct {
+	Profile  map[string]any // the decoded JSON object
+	Pretty   string         // the same, indented, for the page (escaped by html/template)
+	Status   int
+	Duration time.Duration
+	// RequestID is Graph's request-id header, useful when asking Microsoft for help.
+	RequestID string
+}
+
+// ErrUnreachable means Graph could not be reached or did not answer before the deadline.
+var ErrUnreachable = errors.New("Microsoft Graph could not be reached")
+
+// Error is an error answer from Graph, in Graph's own shape.
+type Error struct {
+	Status     int
+	Code       string // e.g. InvalidAuthenticationToken, Authorization_RequestDenied
+	Message    string
+	RetryAfter time.Duration // from Retry-After, for 429 and 503
+	RequestID  string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("graph answered %d %s", e.Status, e.Code) }
+
+const maxBody = 1 << 20
+
+// Me calls GET Endpoint with the access token.
+func (c *Client) Me(ctx context.Context, accessToken string) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("graph request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	start := time.Now()
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrUnreachable, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: reading the answer: %v", ErrUnreachable, err)
+	}
+	elapsed := time.Since(start)
+	reqID := resp.Header.Get("request-id")
+	if resp.StatusCode != http.StatusOK {
+		return Result{}, parseError(resp, body)
+	}
+	var profile map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&profile); err != nil || profile == nil {
+		return Result{}, &Error{Status: resp.StatusCode, Code: "InvalidResponse", Message: "Graph's answer is not a JSON object", RequestID: reqID}
+	}
+	pretty, err := json.MarshalIndent(profile, "", "    ")
+	if err != nil {
+		return Result{}, fmt.Errorf("graph: format answer: %w", err)
+	}
+	return Result{Profile: profile, Pretty: string(pretty), Status: resp.StatusCode, Duration: elapsed, RequestID: reqID}, nil
+}
+
+func parseError(resp *http.Response, body []byte) *Error {
+	var raw struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &raw)
+	e := &Error{Status: resp.StatusCode, Code: raw.Error.Code, Message: raw.Error.Message, RequestID: resp.Header.Get("request-id")}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		} else if t, err := http.ParseTime(ra); err == nil {
+			e.RetryAfter = max(time.Until(t).Round(time.Second), 0)
+		}
+	}
+	if len(e.Message) > 500 {
+		e.Message = e.Message[:500] + "…"
+	}
+	return e
+}
+
+func (c *Client) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return 10 * time.Second
+}

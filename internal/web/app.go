@@ -1,0 +1,94 @@
+// Package web is graphauth's HTTP side: the tutorial's pages (index, login, the /getAToken
+// callback, logout, msal-demo) as methods of one App that owns every dependency.
+package web
+
+import (
+	"encoding/gob"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/graphauth/graphauth/internal/auth"
+	"github.com/graphauth/graphauth/internal/config"
+	"github.com/graphauth/graphauth/internal/explain"
+	"github.com/graphauth/graphauth/internal/graph"
+)
+
+func init() {
+	// scs encodes session values with gob; these are the app's own types stored there.
+	gob.Register([]auth.Flow{})
+	gob.Register(auth.Identity{})
+}
+
+// Deps are the app's collaborators, built by main (or a test) from the config.
+type Deps struct {
+	Logger *slog.Logger
+	Store  scs.Store     // where sessions live (file, memory, redis, postgres)
+	Auth   *auth.Client  // the flow on top of MSAL
+	Graph  *graph.Client // GET /me
+	// Ready reports whether the dependencies are usable, for /readyz (nil = always ready).
+	Ready func(*http.Request) error
+	Now   func() time.Time // nil = time.Now
+}
+
+// App owns everything a request needs.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	sessions *scs.SessionManager
+	auth     *auth.Client
+	graph    *graph.Client
+	pages    map[string]*template.Template
+	ready    func(*http.Request) error
+	now      func() time.Time
+	notice   string // shown on every page when the authority is on this machine
+	explainC explain.Context
+}
+
+// New builds the App. It makes no network call.
+func New(cfg config.Config, d Deps) (*App, error) {
+	pages, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	sm := scs.New()
+	sm.Store = d.Store
+	sm.IdleTimeout = cfg.SessionIdleTimeout
+	sm.Lifetime = cfg.SessionLifetime
+	sm.HashTokenInStore = true // a leaked store does not leak usable session IDs
+	sm.Cookie.Name = "graphauth_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode // the callback is a top-level GET: Lax cookies come along
+	sm.Cookie.Path = "/"
+	if cfg.HTTPS() {
+		sm.Cookie.Secure = true
+		sm.Cookie.Name = "__Host-graphauth_session"
+	}
+	a := &App{
+		cfg:      cfg,
+		log:      d.Logger,
+		sessions: sm,
+		auth:     d.Auth,
+		graph:    d.Graph,
+		pages:    pages,
+		ready:    d.Ready,
+		now:      d.Now,
+		explainC: explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes},
+	}
+	if u, err := url.Parse(cfg.Authority); err == nil && config.IsLoopbackHost(u.Hostname()) {
+		a.notice = "This app signs in against an identity provider on this machine (" + u.Host +
+			"), not Microsoft: the users, tokens and profiles are test data."
+	}
+	return a, nil
+}

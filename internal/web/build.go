@@ -1,0 +1,62 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/graphauth/graphauth/internal/auth"
+	"github.com/graphauth/graphauth/internal/config"
+	"github.com/graphauth/graphauth/internal/graph"
+	"github.com/graphauth/graphauth/internal/httpclient"
+	"github.com/graphauth/graphauth/internal/session"
+)
+
+// Build wires an App from the config: HTTP client, session store, the flow client and Graph.
+// The returned close function releases the session store. main and the tests both use it, so
+// they run the same code path.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func() error, error) {
+	hc, err := httpclient.New(cfg.ExtraCAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := session.Open(ctx, session.Options{Type: cfg.SessionType, Dir: cfg.SessionDir,
+		RedisURL: cfg.RedisURL, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	ac, err := auth.New(auth.Settings{
+		Authority: cfg.Authority, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		ClientCertificateFile: cfg.ClientCertificateFile, RedirectURI: cfg.RedirectURI, Scopes: cfg.Scopes,
+		InstanceDiscovery: cfg.InstanceDiscovery, AllowedTenants: cfg.AllowedTenants,
+		Timeout: cfg.OutboundTimeout,
+	}, hc)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	ready := func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.OutboundTimeout)
+		defer cancel()
+		var errs []error
+		if err := store.Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("session store: %w", err))
+		}
+		if _, err := ac.Metadata(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("authority metadata: %w", err))
+		}
+		return errors.Join(errs...)
+	}
+	app, err := New(cfg, Deps{
+		Logger: log, Store: store.Store, Auth: ac,
+		Graph: &graph.Client{HTTP: hc, Endpoint: cfg.GraphEndpoint, Timeout: cfg.OutboundTimeout},
+		Ready: ready,
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	return app, store.Close, nil
+}

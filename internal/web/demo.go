@@ -1,0 +1,44 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/graphauth/graphauth/internal/auth"
+)
+
+type demoView struct {
+	JSON        string // Graph's answer, indented; html/template escapes it
+	TokenSource string // cache or refresh
+	Duration    time.Duration
+}
+
+// demo is step 6: call Microsoft Graph /me on the user's behalf, with an access token taken
+// silently from the session's token cache (refreshed by MSAL when it has expired).
+func (a *App) demo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if _, ok := a.currentUser(ctx); !ok {
+		http.Redirect(w, r, "/login", http.StatusFound)
+		return
+	}
+	tc := a.tokenCache(ctx)
+	tok, err := a.auth.Token(ctx, a.sessions.GetString(ctx, keyAccount), tc)
+	if errors.Is(err, auth.ErrInteractionRequired) {
+		// No usable token and no usable refresh token: the user signs in again.
+		http.Redirect(w, r, "/login", http.StatusFound)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, a.problemFor(err, "getting an access token"))
+		return
+	}
+	a.saveTokenCache(ctx, tc) // a refresh changed the cache
+
+	res, err := a.graph.Me(ctx, tok.AccessToken)
+	if err != nil {
+		a.fail(w, r, a.problemFor(err, "calling Graph /me"))
+		return
+	}
+	a.render(w, r, http.StatusOK, "demo.html", "Microsoft Identity", demoView{JSON: res.Pretty, TokenSource: tok.Source, Duration: res.Duration})
+}

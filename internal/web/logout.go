@@ -1,0 +1,25 @@
+package web
+
+import (
+	"net/http"
+)
+
+// logoutConfirm keeps the tutorial's GET /logout link working: a page with one button, because
+// signing out changes state and so must be a POST that other sites cannot forge.
+func (a *App) logoutConfirm(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "logout.html", "Sign out", nil)
+}
+
+// logout destroys the session with its token cache (the tutorial's session.clear()) and then
+// signs the user out of the identity platform too, which sends them back to the app's home page.
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	id, signedIn := a.currentUser(r.Context())
+	if err := a.sessions.Destroy(r.Context()); err != nil {
+		a.fail(w, r, a.storeProblem(err, "delete"))
+		return
+	}
+	if signedIn {
+		a.log.Info("signed out", "user", id.Key(), "request_id", requestID(r))
+	}
+	http.Redirect(w, r, a.auth.LogoutURL(a.cfg.PublicOrigin()+"/"), http.StatusSeeOther)
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// logRequests writes one line per request. It logs the path without the query: the callback's
+// query carries the authorization code and state.
+func (a *App) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
+			"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"request_id", middleware.GetReqID(r.Context()))
+	})
+}
+
+// recoverPanics turns a panic into the error page and a log line, never a stack trace to the user.
+func (a *App) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("panic", "value", v, "request_id", middleware.GetReqID(r.Context()))
+				a.fail(w, r, problem{Status: http.StatusInternalServerError, Title: "Something went wrong",
+					What: "The app hit an internal error.", Action: "/", ActionText: "Go home"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders: a strict CSP (the app serves its own CSS and script), no sniffing, no referrer
+// (the callback URL carries the code), no caching of personal pages, HSTS on HTTPS.
+func (a *App) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		if a.cfg.HTTPS() {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOriginProtection refuses state-changing requests (POST, ...) that a browser marks as
+// cross-site, using Go's CrossOriginProtection (Sec-Fetch-Site first, then Origin vs Host).
+func (a *App) crossOriginProtection(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, problem{Status: http.StatusForbidden, Title: "Cross-site request refused",
+			What: "This request came from another site, so the app refused it (it protects sign-out against cross-site forgery).",
+			Fix:  "Use the buttons on the app's own pages.", Action: "/", ActionText: "Go home"})
+	}))
+	return cop.Handler(next)
+}
+
+// loadAndSaveSession is scs's LoadAndSave, but it buffers the page and commits the session
+// before sending anything: if the store fails, the user gets a clean 500 page instead of a page
+// whose session change was silently lost.
+func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		var token string
+		if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := a.sessions.Load(r.Context(), token)
+		if err != nil {
+			a.fail(w, r, a.storeProblem(err, "load"))
+			return
+		}
+		r = r.WithContext(ctx)
+		bw := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(bw, r)
+
+		switch a.sessions.Status(ctx) {
+		case scs.Modified:
+			tok, expiry, err := a.sessions.Commit(ctx)
+			if err != nil {
+				a.fail(w, r, a.storeProblem(err, "save"))
+				return
+			}
+			a.sessions.WriteSessionCookie(ctx, w, tok, expiry)
+		case scs.Destroyed:
+			a.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+		}
+		for k, v := range bw.header {
+			w.Header()[k] = v
+		}
+		if bw.status == 0 {
+			bw.status = http.StatusOK
+		}
+		w.WriteHeader(bw.status)
+		_, _ = w.Write(bw.body.Bytes())
+	})
+}
+
+func (a *App) storeProblem(err error, op string) problem {
+	return problem{Status: http.StatusInternalServerError, Title: "Session storage failed",
+		What: "The app could not " + op + " your session, so nothing was changed.",
+		Fix:  "Try again in a moment. If you run this app: check SESSION_TYPE and its store (disk space, permissions, server up); the log has the detail.",
+		Action: "/", ActionText: "Go home", logErr: err}
+}
+
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(s int) {
+	if b.status == 0 {
+		b.status = s
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/graphauth/graphauth/internal/auth"
+	"github.com/graphauth/graphauth/internal/explain"
+	"github.com/graphauth/graphauth/internal/graph"
+	"github.com/graphauth/graphauth/templates"
+)
+
+// layout is what base.html needs on every page.
+type layout struct {
+	Title     string
+	User      *auth.Identity // nil when signed out
+	Notice    string         // the loopback-authority warning
+	RequestID string
+	Page      any // the page's own view model
+}
+
+var funcs = template.FuncMap{
+	"until": func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
+	"rfc3339": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+}
+
+// parsePages parses base.html with each page once, at start-up.
+func parsePages() (map[string]*template.Template, error) {
+	base, err := template.New("base.html").Funcs(funcs).ParseFS(templates.FS, "base.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templates.FS, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		if n == "base.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templates.FS, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		pages[n] = t
+	}
+	return pages, nil
+}
+
+// render executes a page into a buffer first, so a template error never sends half a page.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page, title string, view any) {
+	t, ok := a.pages[page]
+	if !ok {
+		a.log.Error("no such template", "template", page, "request_id", middleware.GetReqID(r.Context()))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	l := layout{Title: title, Notice: a.notice, RequestID: middleware.GetReqID(r.Context()), Page: view}
+	if id, ok := a.currentUser(r.Context()); ok {
+		l.User = &id
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base.html", l); err != nil {
+		a.log.Error("render page", "template", page, "err", err, "request_id", l.RequestID)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// problem is the error page's view model: what happened and what to do, never a token, secret
+// or stack trace.
+type problem struct {
+	Status        int
+	Title         string
+	What          string // what happened, in plain words
+	Code          string // AADSTSnnnnn, the OAuth error, or Graph's code
+	Meaning       string
+	Fix           string
+	TraceID       string
+	CorrelationID string
+	RetryAfter    string
+	Action        string // a link to go on with, e.g. /login
+	ActionText    string
+	logErr        error // for the log line only
+}
+
+func notFound() problem {
+	return problem{Status: http.StatusNotFound, Title: "Page not found", What: "There is no page at this address.",
+		Action: "/", ActionText: "Go home"}
+}
+
+// fail logs err's detail and shows the error page.
+func (a *App) fail(w http.ResponseWriter, r *http.Request, p problem) {
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
+	}
+	level := "warn"
+	if p.Status >= 500 {
+		level = "error"
+	}
+	attrs := []any{"status", p.Status, "title", p.Title, "code", p.Code, "request_id", middleware.GetReqID(r.Context())}
+	if p.logErr != nil {
+		attrs = append(attrs, "err", p.logErr.Error())
+	}
+	if level == "error" {
+		a.log.Error("request failed", attrs...)
+	} else {
+		a.log.Warn("request failed", attrs...)
+	}
+	a.render(w, r, p.Status, "error.html", p.Title, p)
+}
+
+// problemFor maps the flow's and Graph's errors to the error page.
+func (a *App) problemFor(err error, during string) problem {
+	var ee *auth.EntraError
+	var ge *graph.Error
+	switch {
+	case errors.As(err, &ee):
+		x := explain.Entra(ee.AADSTS, ee.Code, a.explainC)
+		status := http.StatusBadGateway
+		if ee.Status >= 400 && ee.Status < 500 {
+			status = http.StatusBadRequest
+		}
+		return problem{Status: status, Title: "Sign-in failed", What: "The Microsoft identity platform refused " + during + ".",
+			Code: x.Code, Meaning: x.Meaning, Fix: x.Fix, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID,
+			Action: "/login", ActionText: "Sign in again", logErr: err}
+	case errors.As(err, &ge):
+		x := explain.Graph(ge.Status, ge.Code, ge.RetryAfter, a.explainC)
+		p := problem{Status: http.StatusBadGateway, Title: "Microsoft Graph call failed",
+			What: fmt.Sprintf("Microsoft Graph answered %d while %s. You are still signed in.", ge.Status, during),
+			Code: x.Code, Meaning: x.Meaning, Fix: x.Fix, CorrelationID: ge.RequestID,
+			Action: "/msal-demo", ActionText: "Try again", logErr: err}
+		if ge.Status == http.StatusTooManyRequests || ge.Status == http.StatusServiceUnavailable {
+			p.Status = http.StatusServiceUnavailable
+		}
+		if ge.RetryAfter > 0 {
+			p.RetryAfter = ge.RetryAfter.String()
+		}
+		return p
+	case errors.Is(err, graph.ErrUnreachable):
+		return problem{Status: http.StatusGatewayTimeout, Title: "Microsoft Graph did not answer",
+			What: "The call to Microsoft Graph failed or timed out while " + during + ". You are still signed in.",
+			Fix: "Try again in a moment; check GRAPH_ENDPOINT and the network if it keeps failing.",
+			Action: "/msal-demo", ActionText: "Try again", logErr: err}
+	case errors.Is(err, auth.ErrUnreachable):
+		return problem{Status: http.StatusBadGateway, Title: "The identity platform did not answer",
+			What: "The Microsoft identity platform could not be reached, or timed out, while " + during + ".",
+			Fix: "Check the network and AUTHORITY (" + a.cfg.Authority + "), then try again. Your session is kept.",
+			Action: "/", ActionText: "Go home", logErr: err}
+	case errors.Is(err, auth.ErrNonceMismatch), errors.Is(err, auth.ErrIDToken):
+		return problem{Status: http.StatusBadRequest, Title: "Sign-in could not be verified",
+			What: "The ID token returned for this sign-in did not pass the app's checks, so you were not signed in.",
+			Meaning: strings.TrimPrefix(err.Error(), "the ID token failed validation: "),
+			Fix: "Start the sign-in again. If it keeps happening, check that AUTHORITY is the tenant the app is registered in.",
+			Action: "/login", ActionText: "Sign in again", logErr: err}
+	}
+	return problem{Status: http.StatusInternalServerError, Title: "Something went wrong",
+		What: "The app hit an internal error while " + during + ".", Fix: "Try again; the details are in the server log under the request ID below.",
+		Action: "/", ActionText: "Go home", logErr: err}
+}

@@ -1,0 +1,44 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/graphauth/graphauth/static"
+)
+
+// Handler is the app's table of contents: every route it serves.
+func (a *App) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(a.logRequests)
+	r.Use(a.recoverPanics)
+	r.Use(a.securityHeaders)
+	r.Use(a.crossOriginProtection) // every POST must come from this app's own pages
+
+	// No session needed.
+	r.Get("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.FS)))
+
+	// Pages with a session.
+	r.Group(func(r chi.Router) {
+		r.Use(a.loadAndSaveSession)
+		r.Get("/", a.index)             // step 1: the user visits the app
+		r.Get("/login", a.login)        // step 2: off to the Microsoft identity platform
+		r.Get("/getAToken", a.callback) // steps 4-5: back with a code, redeemed for tokens
+		r.Get("/msal-demo", a.demo)     // step 6: call Graph /me with the access token
+		r.Get("/logout", a.logoutConfirm)
+		r.Post("/logout", a.logout)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, notFound())
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, problem{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+			What: "This page does not accept that kind of request.", Fix: "Use the app's links and buttons."})
+	})
+	return r
+}
