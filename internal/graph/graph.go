@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,11 +78,16 @@ func (c *Client) Me(ctx context.Context, accessToken string) (Result, error) {
 	if err := dec.Decode(&profile); err != nil || profile == nil {
 		return Result{}, &Error{Status: resp.StatusCode, Code: "InvalidResponse", Message: "Graph's answer is not a JSON object", RequestID: reqID}
 	}
-	pretty, err := json.MarshalIndent(profile, "", "    ")
-	if err != nil {
+	// Indent without JSON's HTML escaping (\u003c): the page's html/template escapes it, so a
+	// reader sees the profile's characters as they are.
+	var pretty bytes.Buffer
+	enc := json.NewEncoder(&pretty)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	if err := enc.Encode(profile); err != nil {
 		return Result{}, fmt.Errorf("graph: format answer: %w", err)
 	}
-	return Result{Profile: profile, Pretty: string(pretty), Status: resp.StatusCode, Duration: elapsed, RequestID: reqID}, nil
+	return Result{Profile: profile, Pretty: strings.TrimSpace(pretty.String()), Status: resp.StatusCode, Duration: elapsed, RequestID: reqID}, nil
 }
 
 func parseError(resp *http.Response, body []byte) *Error {

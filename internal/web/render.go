@@ -115,7 +115,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, p problem) {
 	if p.Status >= 500 {
 		level = "error"
 	}
-	attrs := []any{"status", p.Status, "title", p.Title, "code", p.Code, "request_id", middleware.GetReqID(r.Context())}
+	attrs := []any{"status", p.Status, "title", p.Title, "error_code", p.Code, "request_id", middleware.GetReqID(r.Context())}
 	if p.logErr != nil {
 		attrs = append(attrs, "err", p.logErr.Error())
 	}
