@@ -75,7 +75,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 
 func badCallback(what string, err error) problem {
 	return problem{Status: http.StatusBadRequest, Title: "Sign-in response refused", What: what,
-		Fix: "Start the sign-in again from this app's sign-in page, in the same browser.",
+		Fix:    "Start the sign-in again from this app's sign-in page, in the same browser.",
 		Action: "/login", ActionText: "Sign in again", logErr: err}
 }
 

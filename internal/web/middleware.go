@@ -111,8 +111,8 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 
 func (a *App) storeProblem(err error, op string) problem {
 	return problem{Status: http.StatusInternalServerError, Title: "Session storage failed",
-		What: "The app could not " + op + " your session, so nothing was changed.",
-		Fix:  "Try again in a moment. If you run this app: check SESSION_TYPE and its store (disk space, permissions, server up); the log has the detail.",
+		What:   "The app could not " + op + " your session, so nothing was changed.",
+		Fix:    "Try again in a moment. If you run this app: check SESSION_TYPE and its store (disk space, permissions, server up); the log has the detail.",
 		Action: "/", ActionText: "Go home", logErr: err}
 }
 

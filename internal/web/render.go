@@ -156,20 +156,20 @@ func (a *App) problemFor(err error, during string) problem {
 		return p
 	case errors.Is(err, graph.ErrUnreachable):
 		return problem{Status: http.StatusGatewayTimeout, Title: "Microsoft Graph did not answer",
-			What: "The call to Microsoft Graph failed or timed out while " + during + ". You are still signed in.",
-			Fix: "Try again in a moment; check GRAPH_ENDPOINT and the network if it keeps failing.",
+			What:   "The call to Microsoft Graph failed or timed out while " + during + ". You are still signed in.",
+			Fix:    "Try again in a moment; check GRAPH_ENDPOINT and the network if it keeps failing.",
 			Action: "/msal-demo", ActionText: "Try again", logErr: err}
 	case errors.Is(err, auth.ErrUnreachable):
 		return problem{Status: http.StatusBadGateway, Title: "The identity platform did not answer",
-			What: "The Microsoft identity platform could not be reached, or timed out, while " + during + ".",
-			Fix: "Check the network and AUTHORITY (" + a.cfg.Authority + "), then try again. Your session is kept.",
+			What:   "The Microsoft identity platform could not be reached, or timed out, while " + during + ".",
+			Fix:    "Check the network and AUTHORITY (" + a.cfg.Authority + "), then try again. Your session is kept.",
 			Action: "/", ActionText: "Go home", logErr: err}
 	case errors.Is(err, auth.ErrNonceMismatch), errors.Is(err, auth.ErrIDToken):
 		return problem{Status: http.StatusBadRequest, Title: "Sign-in could not be verified",
-			What: "The ID token returned for this sign-in did not pass the app's checks, so you were not signed in.",
+			What:    "The ID token returned for this sign-in did not pass the app's checks, so you were not signed in.",
 			Meaning: strings.TrimPrefix(err.Error(), "the ID token failed validation: "),
-			Fix: "Start the sign-in again. If it keeps happening, check that AUTHORITY is the tenant the app is registered in.",
-			Action: "/login", ActionText: "Sign in again", logErr: err}
+			Fix:     "Start the sign-in again. If it keeps happening, check that AUTHORITY is the tenant the app is registered in.",
+			Action:  "/login", ActionText: "Sign in again", logErr: err}
 	}
 	return problem{Status: http.StatusInternalServerError, Title: "Something went wrong",
 		What: "The app hit an internal error while " + during + ".", Fix: "Try again; the details are in the server log under the request ID below.",

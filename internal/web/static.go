@@ -13,4 +13,3 @@ func staticFiles(fsys fs.FS) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-
