@@ -18,7 +18,7 @@ run: build
 
 ## demo: the whole flow against the local emulator, no Azure account needed; Ctrl-C stops both
 demo: build
-	@set -e; mkdir -p $(EMU_STATE); \
+	@set -e; mkdir -p -m 700 $(EMU_STATE); \
 	./$(BIN)/emulator -state-dir $(EMU_STATE) -print-env > $(EMU_STATE)/app.env; \
 	./$(BIN)/emulator -state-dir $(EMU_STATE) & emu=$$!; \
 	trap 'kill $$emu 2>/dev/null; wait $$emu 2>/dev/null; exit 0' INT TERM EXIT; \

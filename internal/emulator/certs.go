@@ -55,6 +55,11 @@ func loadOrCreateState(dir string, logger *slog.Logger) (*state, error) {
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		logger.Warn("emulator state dir is readable by others; it holds private keys", "dir", dir, "mode", fi.Mode().Perm().String())
 	}
+	unlock, err := lockStateDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	now := time.Now()
 
 	ca, caKey, err := loadCA(dir, now)
@@ -88,6 +93,32 @@ func loadOrCreateState(dir string, logger *slog.Logger) (*state, error) {
 		}
 	}
 	return &state{dir: dir, caFile: filepath.Join(dir, caCertFile), tlsCert: tlsCert, signer: signer}, nil
+}
+
+// lockStateDir keeps two emulators starting at once (say, `-print-env` and a server) from
+// writing a key and a certificate that do not match. Generating takes well under a second,
+// so a lock older than 10 s was left by a killed start.
+func lockStateDir(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, ".lock")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("lock state dir: %w", err)
+		}
+		if fi, statErr := os.Stat(path); statErr == nil && time.Since(fi.ModTime()) > 10*time.Second {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("state dir %s is locked by another emulator (remove %s if none is starting)", dir, path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func loadCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, error) {

@@ -10,6 +10,28 @@
 // It is a test tool: its users, apps, secrets and keys are fake, and it refuses to listen on
 // anything but a loopback address. It shares no code with the app it tests: a bug in a shared
 // JWT or PKCE helper would otherwise pass every test.
+//
+// # Driving the pages
+//
+// GET /{tenant}/oauth2/v2.0/authorize answers with the sign-in page: a form (id "signin-form")
+// posting to /{tenant}/login, with a hidden field "request" (id "request") and one submit
+// button per user, name "user", value the user's object ID, id "user-1", "user-2", ... in
+// Config.Users order. Posting user=<UPN> works too. When consent is needed the answer is the
+// consent page: a form (id "consent-form") posting to /{tenant}/consent with "request" and
+// two buttons named "action", with value and id "accept" or "cancel". Otherwise, and after
+// accept, the answer is a 302 to redirect_uri?code=…&state=…&session_state=…. Consent is
+// remembered per app and user (prompt=consent asks again). With App.AutoApproveUser (or
+// SetAutoApprove) the authorize request itself answers with that 302.
+//
+// # Control API
+//
+// Loopback clients can drive a running emulator over HTTPS, with the same effects as the
+// methods: GET /_emulator/counters, POST /_emulator/reset-counters, POST /_emulator/faults
+// ({"endpoint","count","status","retry_after","error","code","description","delay_ms"} or
+// "delay":"1.5s"), POST /_emulator/lifetimes ({"access_token_seconds","refresh_token_seconds",
+// "code_seconds"}, 0 keeps a value), GET /_emulator/users, PUT /_emulator/users/{id} (a User
+// in Graph's JSON shape), POST /_emulator/revoke ({"user"}) and POST /_emulator/auto-approve
+// ({"client_id","user"}). Bodies must be application/json; other clients get 403.
 package emulator
 
 import (
@@ -77,6 +99,10 @@ type Config struct {
 	AccessTokenLifetime  time.Duration // default 1h
 	RefreshTokenLifetime time.Duration // default 24h
 	CodeLifetime         time.Duration // default 5m
+	// StrictRefreshRotation makes a refresh token stop working once redeemed. Entra ID keeps a
+	// replaced refresh token valid until it expires or is revoked, which is the default here
+	// too; the strict mode exists to show what an app that loses a rotated token would do.
+	StrictRefreshRotation bool
 	// StateDir keeps the CA, the server certificate and the token-signing key across starts.
 	// "" means a temporary directory removed by Close.
 	StateDir string

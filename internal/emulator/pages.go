@@ -147,7 +147,6 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, p pending
 
 type errorPage struct {
 	pageHead
-	Status        int
 	ErrorName     string
 	Code          string // "AADSTS50011", or "" for an emulator-only error
 	Message       string
@@ -162,7 +161,6 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	ec := newErrorContext(r)
 	data := errorPage{
 		pageHead:      pageHead{Title: "Sign-in error", Tenant: s.tenant},
-		Status:        status,
 		ErrorName:     e.Err,
 		Message:       e.Message,
 		TraceID:       ec.traceID,

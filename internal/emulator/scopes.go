@@ -126,9 +126,6 @@ func (sr scopeRequest) grantedGraph() []string {
 	return append([]string(nil), sr.graph...)
 }
 
-// empty reports whether the request names no scope at all.
-func (sr scopeRequest) empty() bool { return len(sr.raw) == 0 }
-
 // responseScope is the `scope` of a token response. Like Entra ID it never lists
 // offline_access, adds email when openid was asked for, and includes the user's other
 // consented Graph scopes. Every other requested scope is echoed as sent, so MSAL, which

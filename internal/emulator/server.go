@@ -34,6 +34,7 @@ type Server struct {
 	atLife     time.Duration
 	rtLife     time.Duration
 	codeLife   time.Duration
+	strictRT   bool // Config.StrictRefreshRotation
 	counters   map[string]int
 	faults     map[string][]Fault
 	pending    map[string]*pendingAuth  // sign-in in progress, by random ID
@@ -68,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 		atLife:    cfg.AccessTokenLifetime,
 		rtLife:    cfg.RefreshTokenLifetime,
 		codeLife:  cfg.CodeLifetime,
+		strictRT:  cfg.StrictRefreshRotation,
 		counters:  map[string]int{},
 		faults:    map[string][]Fault{},
 		pending:   map[string]*pendingAuth{},

@@ -67,6 +67,44 @@ func TestStateDirReuseAndPermissions(t *testing.T) {
 	}
 }
 
+func TestStateDirConcurrentFirstStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	servers := make([]*Server, 4)
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := New(Config{StateDir: dir})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			servers[i] = s
+		}(i)
+	}
+	wg.Wait()
+	caPEM, _ := os.ReadFile(filepath.Join(dir, caCertFile))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	for _, s := range servers {
+		if s == nil {
+			continue
+		}
+		defer s.Close()
+		leaf, err := x509.ParseCertificate(s.st.tlsCert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "localhost"}); err != nil {
+			t.Errorf("a server's certificate does not chain to the CA on disk: %v", err)
+		}
+		if s.st.signer.kid != servers[0].st.signer.kid {
+			t.Error("servers sharing a state dir sign with different keys")
+		}
+	}
+}
+
 func TestTempStateDirRemovedAtClose(t *testing.T) {
 	s, err := New(Config{})
 	if err != nil {

@@ -44,7 +44,8 @@ type authCode struct {
 	redeemed    bool
 }
 
-// refreshGrant is an issued refresh token. Tokens rotate: redeeming one marks it used.
+// refreshGrant is an issued refresh token. Each redemption issues a new one and marks this
+// one used; a used one still works (as in Entra ID) unless Config.StrictRefreshRotation is set.
 type refreshGrant struct {
 	clientID   string
 	userID     string
@@ -216,6 +217,7 @@ type refreshState int
 const (
 	refreshOK refreshState = iota
 	refreshUnknown
+	refreshOtherClient
 	refreshUsed
 	refreshExpired
 	refreshRevoked
@@ -227,12 +229,15 @@ func (s *Server) redeemRefresh(token, clientID string) (refreshGrant, refreshSta
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.refresh[tokenKey(token)]
-	if g == nil || !strings.EqualFold(g.clientID, clientID) {
+	switch {
+	case g == nil:
 		return refreshGrant{}, refreshUnknown, time.Time{}
+	case !strings.EqualFold(g.clientID, clientID):
+		return refreshGrant{}, refreshOtherClient, time.Time{}
 	}
 	now := time.Now()
 	switch {
-	case g.used:
+	case g.used && s.strictRT:
 		return *g, refreshUsed, time.Time{}
 	case now.After(g.expiresAt):
 		return *g, refreshExpired, time.Time{}

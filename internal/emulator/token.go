@@ -154,7 +154,8 @@ func pkceMatches(verifier, challenge string) bool {
 	return base64.RawURLEncoding.EncodeToString(sum[:]) == challenge
 }
 
-// grantRefreshToken redeems a refresh token. Tokens rotate: the old one stops working.
+// grantRefreshToken redeems a refresh token and issues a new one. The old one keeps working until
+// it expires or is revoked, as in Entra ID, unless Config.StrictRefreshRotation is set.
 func (s *Server) grantRefreshToken(r *http.Request, form url.Values, app App, acr string) (*tokenResponse, *entraError) {
 	token := form.Get("refresh_token")
 	if token == "" {
@@ -164,9 +165,10 @@ func (s *Server) grantRefreshToken(r *http.Request, form url.Values, app App, ac
 	switch st {
 	case refreshUnknown:
 		return nil, aad(9002313)
+	case refreshOtherClient:
+		return nil, aad(70000)
 	case refreshUsed:
-		// Entra ID keeps old refresh tokens working for a while; the emulator is stricter so
-		// that an app that loses a rotated token, or races two refreshes, finds out.
+		// Only with StrictRefreshRotation: Entra ID keeps old refresh tokens working.
 		return nil, aad(70000)
 	case refreshExpired:
 		return nil, aad(700082, "issued", g.issuedAt.UTC().Format(time.RFC3339),

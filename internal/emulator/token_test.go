@@ -269,8 +269,16 @@ func refreshForm(rt string) url.Values {
 	}
 }
 
+// freshRefreshToken signs Alex in and returns a fresh refresh token.
+func freshRefreshToken(t *testing.T, e *testEnv) string {
+	t.Helper()
+	return e.tokens(alex.ID)["refresh_token"].(string)
+}
+
 func TestRefreshRotation(t *testing.T) {
-	e := newTestEnv(t, nil)
+	e := newTestEnv(t, func(c *Config) {
+		c.Apps = append(c.Apps, App{ClientID: "00000000-0000-4000-8000-00000000c0de", RedirectURIs: []string{"http://localhost:5002/cb"}})
+	})
 	rt1 := e.tokens(alex.ID)["refresh_token"].(string)
 
 	status, m := e.token(refreshForm(rt1))
@@ -288,8 +296,10 @@ func TestRefreshRotation(t *testing.T) {
 		t.Error("a refreshed ID token carries the nonce")
 	}
 
-	status, m = e.token(refreshForm(rt1))
-	wantEntraError(t, status, m, 400, "invalid_grant", 70000)
+	// As in Entra ID, the replaced refresh token still works.
+	if status, m = e.token(refreshForm(rt1)); status != http.StatusOK {
+		t.Fatalf("the replaced refresh token stopped working: %v", m)
+	}
 
 	form := refreshForm(rt2)
 	form.Set("client_secret", "wrong")
@@ -303,14 +313,20 @@ func TestRefreshRotation(t *testing.T) {
 	status, m = e.token(refreshForm("1.EMUgarbage"))
 	wantEntraError(t, status, m, 400, "invalid_grant", 9002313)
 
+	form = refreshForm(freshRefreshToken(t, e))
+	form.Set("client_id", "00000000-0000-4000-8000-00000000c0de") // a public client
+	form.Del("client_secret")
+	status, m = e.token(form)
+	wantEntraError(t, status, m, 400, "invalid_grant", 70000)
+
 	e.srv.SetLifetimes(0, time.Millisecond)
 	rt := e.tokens(alex.ID)["refresh_token"].(string)
 	time.Sleep(5 * time.Millisecond)
 	status, m = e.token(refreshForm(rt))
 	wantEntraError(t, status, m, 400, "invalid_grant", 700082)
 
-	if c := e.srv.Counters(); c["token:refresh_token"] != 6 {
-		t.Errorf("token:refresh_token = %d, want 6", c["token:refresh_token"])
+	if c := e.srv.Counters(); c["token:refresh_token"] != 7 {
+		t.Errorf("token:refresh_token = %d, want 7", c["token:refresh_token"])
 	}
 }
 
@@ -390,4 +406,15 @@ func TestClientCredentials(t *testing.T) {
 	if got := e.srv.Counters()["token:client_credentials"]; got != 8 {
 		t.Errorf("token:client_credentials = %d, want 8", got)
 	}
+}
+
+func TestStrictRefreshRotation(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.StrictRefreshRotation = true })
+	rt1 := freshRefreshToken(t, e)
+	status, m := e.token(refreshForm(rt1))
+	if status != http.StatusOK {
+		t.Fatalf("refresh: %v", m)
+	}
+	status, m = e.token(refreshForm(rt1))
+	wantEntraError(t, status, m, 400, "invalid_grant", 70000)
 }
