@@ -92,3 +92,6 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	}
 	return a, nil
 }
+
+// CookieName is the session cookie's name (it gets the __Host- prefix on HTTPS).
+func (a *App) CookieName() string { return a.sessions.Cookie.Name }

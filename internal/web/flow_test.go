@@ -1,4 +1,4 @@
-package web
+package web_test
 
 import (
 	"fmt"
@@ -13,20 +13,21 @@ import (
 	"time"
 
 	"github.com/graphauth/graphauth/internal/emulator"
+	"github.com/graphauth/graphauth/internal/stacktest"
 )
 
 func TestSignedOutIndexRedirectsToLogin(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	p := h.get(h.browser(), "/")
-	if p.url.Path != "/login" || p.status != http.StatusOK {
-		t.Fatalf("ended at %s (%d), want /login", p.url.Path, p.status)
+	h := stacktest.Start(t, stacktest.Options{})
+	p := h.Get(h.Browser(), "/")
+	if p.URL.Path != "/login" || p.Status != http.StatusOK {
+		t.Fatalf("ended at %s (%d), want /login", p.URL.Path, p.Status)
 	}
-	mustContain(t, p, `id="sign-in"`, "Login with Microsoft Identity")
+	stacktest.MustContain(t, p, `id="sign-in"`, "Login with Microsoft Identity")
 }
 
 func TestAuthorizeURLCarriesStateNoncePKCE(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	u, err := url.Parse(h.authorizeURL(h.browser()))
+	h := stacktest.Start(t, stacktest.Options{})
+	u, err := url.Parse(h.AuthorizeURL(h.Browser()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +40,14 @@ func TestAuthorizeURLCarriesStateNoncePKCE(t *testing.T) {
 	if got := q.Get("code_challenge_method"); got != "S256" {
 		t.Errorf("code_challenge_method = %q, want S256", got)
 	}
-	if got := q.Get("redirect_uri"); got != h.base+"/getAToken" {
+	if got := q.Get("redirect_uri"); got != h.Base+"/getAToken" {
 		t.Errorf("redirect_uri = %q", got)
 	}
 	if !strings.Contains(q.Get("scope"), "User.ReadBasic.All") {
 		t.Errorf("scope = %q", q.Get("scope"))
 	}
 	// A second sign-in draws new values.
-	q2, _ := url.Parse(h.authorizeURL(h.browser()))
+	q2, _ := url.Parse(h.AuthorizeURL(h.Browser()))
 	if q2.Query().Get("state") == q.Get("state") || q2.Query().Get("nonce") == q.Get("nonce") ||
 		q2.Query().Get("code_challenge") == q.Get("code_challenge") {
 		t.Error("two sign-ins share state, nonce or challenge")
@@ -55,69 +56,69 @@ func TestAuthorizeURLCarriesStateNoncePKCE(t *testing.T) {
 
 // The tutorial's whole journey: sign in, MSAL Demo, logout.
 func TestSignInDemoLogout(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := stacktest.Start(t, stacktest.Options{})
 	user := emulator.DefaultConfig().Users[0]
-	c := h.browser()
+	c := h.Browser()
 
-	home := h.signIn(c)
-	mustContain(t, home, "Welcome", user.DisplayName, `href="/msal-demo"`, `action="/logout"`)
-	if got := counter(h, "token:authorization_code"); got != 1 {
+	home := h.SignIn(c)
+	stacktest.MustContain(t, home, "Welcome", user.DisplayName, `href="/msal-demo"`, `action="/logout"`)
+	if got := h.Counter("token:authorization_code"); got != 1 {
 		t.Errorf("authorization_code grants = %d, want 1", got)
 	}
 
-	demo := h.get(c, "/msal-demo")
-	if demo.status != http.StatusOK {
-		t.Fatalf("/msal-demo: %d\n%s", demo.status, demo.body)
+	demo := h.Get(c, "/msal-demo")
+	if demo.Status != http.StatusOK {
+		t.Fatalf("/msal-demo: %d\n%s", demo.Status, demo.Body)
 	}
-	mustContain(t, demo, `"displayName": "`+user.DisplayName+`"`, `"userPrincipalName": "`+user.UserPrincipalName+`"`,
+	stacktest.MustContain(t, demo, `"displayName": "`+user.DisplayName+`"`, `"userPrincipalName": "`+user.UserPrincipalName+`"`,
 		`"id": "`+user.ID+`"`, "Back Home", "token cache")
 
 	// The cached access token is reused: no second token call.
-	tokenCalls := counter(h, "token")
+	tokenCalls := h.Counter("token")
 	for range 3 {
-		if p := h.get(c, "/msal-demo"); p.status != http.StatusOK {
-			t.Fatalf("/msal-demo again: %d", p.status)
+		if p := h.Get(c, "/msal-demo"); p.Status != http.StatusOK {
+			t.Fatalf("/msal-demo again: %d", p.Status)
 		}
 	}
-	if got := counter(h, "token"); got != tokenCalls {
+	if got := h.Counter("token"); got != tokenCalls {
 		t.Errorf("token calls went from %d to %d: the cached token was not reused", tokenCalls, got)
 	}
-	if got := counter(h, "graph:me"); got != 4 {
+	if got := h.Counter("graph:me"); got != 4 {
 		t.Errorf("graph calls = %d, want 4", got)
 	}
 
 	// GET /logout is a confirmation page; the POST signs out at the app and the identity platform.
-	confirm := h.get(c, "/logout")
-	mustContain(t, confirm, `method="post" action="/logout"`)
-	nf := noFollow(c)
-	out := h.post(nf, "/logout", nil)
-	if out.status != http.StatusSeeOther {
-		t.Fatalf("POST /logout: %d", out.status)
+	confirm := h.Get(c, "/logout")
+	stacktest.MustContain(t, confirm, `method="post" action="/logout"`)
+	nf := stacktest.NoFollow(c)
+	out := h.Post(nf, "/logout", nil)
+	if out.Status != http.StatusSeeOther {
+		t.Fatalf("POST /logout: %d", out.Status)
 	}
-	loc, _ := url.Parse(out.header.Get("Location"))
-	if !strings.HasPrefix(loc.String(), h.emu.Authority()+"/oauth2/v2.0/logout?") ||
-		loc.Query().Get("post_logout_redirect_uri") != h.base+"/" {
+	loc, _ := url.Parse(out.Header.Get("Location"))
+	if !strings.HasPrefix(loc.String(), h.Emu.Authority()+"/oauth2/v2.0/logout?") ||
+		loc.Query().Get("post_logout_redirect_uri") != h.Base+"/" {
 		t.Errorf("logout redirect = %s", loc)
 	}
-	end := h.get(c, loc.String()) // the emulator sends the browser back to the app
-	if end.url.Path != "/login" {
-		t.Errorf("after logout ended at %s, want /login", end.url)
+	end := h.Get(c, loc.String()) // the emulator sends the browser back to the app
+	if end.URL.Path != "/login" {
+		t.Errorf("after logout ended at %s, want /login", end.URL)
 	}
-	if p := h.get(c, "/msal-demo"); p.url.Path != "/login" {
-		t.Errorf("/msal-demo after logout ended at %s", p.url)
+	if p := h.Get(c, "/msal-demo"); p.URL.Path != "/login" {
+		t.Errorf("/msal-demo after logout ended at %s", p.URL)
 	}
-	if got := counter(h, "logout"); got != 1 {
+	if got := h.Counter("logout"); got != 1 {
 		t.Errorf("emulator logout calls = %d", got)
 	}
 }
 
 func TestLogoutDeletesSessionFile(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	h.signIn(c)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	h.SignIn(c)
 	files := func() int {
 		n := 0
-		_ = filepath.WalkDir(h.cfg.SessionDir, func(p string, d os.DirEntry, err error) error {
+		_ = filepath.WalkDir(h.Cfg.SessionDir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				n++
 			}
@@ -128,45 +129,45 @@ func TestLogoutDeletesSessionFile(t *testing.T) {
 	if files() == 0 {
 		t.Fatal("no session file after sign-in")
 	}
-	old := h.sessionCookie(c)
-	h.post(noFollow(c), "/logout", nil)
+	old := h.SessionCookie(c)
+	h.Post(stacktest.NoFollow(c), "/logout", nil)
 	if n := files(); n != 0 {
 		t.Errorf("%d session files left after logout", n)
 	}
 	// The old session ID is worthless now.
-	c2 := h.browser()
-	u, _ := url.Parse(h.base)
-	c2.Jar.SetCookies(u, []*http.Cookie{{Name: h.app.sessions.Cookie.Name, Value: old}})
-	if p := h.get(c2, "/"); p.url.Path != "/login" {
-		t.Errorf("old cookie still signed in: %s", p.url)
+	c2 := h.Browser()
+	u, _ := url.Parse(h.Base)
+	c2.Jar.SetCookies(u, []*http.Cookie{{Name: h.CookieName, Value: old}})
+	if p := h.Get(c2, "/"); p.URL.Path != "/login" {
+		t.Errorf("old cookie still signed in: %s", p.URL)
 	}
 }
 
 func TestSessionIDChangesAtSignIn(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	authz := h.authorizeURL(c)
-	before := h.sessionCookie(c)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	authz := h.AuthorizeURL(c)
+	before := h.SessionCookie(c)
 	if before == "" {
 		t.Fatal("no session cookie after /login")
 	}
-	h.get(c, authz)
-	after := h.sessionCookie(c)
+	h.Get(c, authz)
+	after := h.SessionCookie(c)
 	if after == "" || after == before {
 		t.Fatalf("session ID not renewed at sign-in: before %q after %q", before, after)
 	}
 	// The pre-sign-in ID (which an attacker could have planted) does not carry the sign-in.
-	c2 := h.browser()
-	u, _ := url.Parse(h.base)
-	c2.Jar.SetCookies(u, []*http.Cookie{{Name: h.app.sessions.Cookie.Name, Value: before}})
-	if p := h.get(c2, "/"); p.url.Path != "/login" {
-		t.Errorf("pre-sign-in session ID is signed in: %s", p.url)
+	c2 := h.Browser()
+	u, _ := url.Parse(h.Base)
+	c2.Jar.SetCookies(u, []*http.Cookie{{Name: h.CookieName, Value: before}})
+	if p := h.Get(c2, "/"); p.URL.Path != "/login" {
+		t.Errorf("pre-sign-in session ID is signed in: %s", p.URL)
 	}
 }
 
 func TestSessionCookieFlags(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	resp, err := h.browser().Get(h.base + "/login")
+	h := stacktest.Start(t, stacktest.Options{})
+	resp, err := h.Browser().Get(h.Base + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,18 +188,18 @@ func TestSessionCookieFlags(t *testing.T) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := noFollow(h.browser())
+	h := stacktest.Start(t, stacktest.Options{})
+	c := stacktest.NoFollow(h.Browser())
 	for _, path := range []string{"/", "/login", "/getAToken", "/msal-demo", "/logout", "/healthz", "/static/style.css", "/nope"} {
-		p := h.get(c, path)
+		p := h.Get(c, path)
 		want := map[string]string{
 			"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "no-referrer",
 		}
 		for k, v := range want {
-			if !strings.Contains(p.header.Get(k), v) {
-				t.Errorf("%s: %s = %q, want %q", path, k, p.header.Get(k), v)
+			if !strings.Contains(p.Header.Get(k), v) {
+				t.Errorf("%s: %s = %q, want %q", path, k, p.Header.Get(k), v)
 			}
 		}
 	}
@@ -206,47 +207,47 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 
 func TestXSSInDisplayNameShownAsText(t *testing.T) {
 	const evil = `<img src=x onerror=alert(1)>`
-	h := newHarness(t, harnessOpts{emuConfig: func(c *emulator.Config) { c.Users[0].DisplayName = evil }})
-	c := h.browser()
-	home := h.signIn(c)
-	demo := h.get(c, "/msal-demo")
-	for _, p := range []page{home, demo} {
-		if strings.Contains(p.body, evil) || strings.Contains(p.body, "<img") {
-			t.Errorf("%s renders the display name as HTML:\n%s", p.url.Path, p.body)
+	h := stacktest.Start(t, stacktest.Options{EmuConfig: func(c *emulator.Config) { c.Users[0].DisplayName = evil }})
+	c := h.Browser()
+	home := h.SignIn(c)
+	demo := h.Get(c, "/msal-demo")
+	for _, p := range []stacktest.Page{home, demo} {
+		if strings.Contains(p.Body, evil) || strings.Contains(p.Body, "<img") {
+			t.Errorf("%s renders the display name as HTML:\n%s", p.URL.Path, p.Body)
 		}
-		mustContain(t, p, "&lt;img src=x onerror=alert(1)&gt;")
+		stacktest.MustContain(t, p, "&lt;img src=x onerror=alert(1)&gt;")
 	}
 }
 
 func TestCrossOriginLogoutRefused(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	h.signIn(c)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	h.SignIn(c)
 	for name, hdr := range map[string]map[string]string{
 		"sec-fetch-site cross-site": {"Sec-Fetch-Site": "cross-site"},
 		"foreign origin":            {"Origin": "https://evil.example"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			p := h.post(noFollow(c), "/logout", hdr)
-			if p.status != http.StatusForbidden {
-				t.Fatalf("cross-origin POST /logout: %d, want 403", p.status)
+			p := h.Post(stacktest.NoFollow(c), "/logout", hdr)
+			if p.Status != http.StatusForbidden {
+				t.Fatalf("cross-origin POST /logout: %d, want 403", p.Status)
 			}
-			mustContain(t, p, "Cross-site request refused")
-			if home := h.get(c, "/"); home.url.Path != "/" {
-				t.Errorf("the refused logout signed the user out: %s", home.url)
+			stacktest.MustContain(t, p, "Cross-site request refused")
+			if home := h.Get(c, "/"); home.URL.Path != "/" {
+				t.Errorf("the refused logout signed the user out: %s", home.URL)
 			}
 		})
 	}
 	// The app's own form (same-origin, as a browser marks it) still works.
-	p := h.post(noFollow(c), "/logout", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": h.base})
-	if p.status != http.StatusSeeOther {
-		t.Errorf("same-origin POST /logout: %d", p.status)
+	p := h.Post(stacktest.NoFollow(c), "/logout", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": h.Base})
+	if p.Status != http.StatusSeeOther {
+		t.Errorf("same-origin POST /logout: %d", p.Status)
 	}
 }
 
 // Every bad callback gets a 4xx page, leaves the session as it was and stores no token.
 func TestBadCallbacks(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := stacktest.Start(t, stacktest.Options{})
 	cases := []struct {
 		name  string
 		query func(state string) string
@@ -265,19 +266,19 @@ func TestBadCallbacks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := h.browser()
-			authz, _ := url.Parse(h.authorizeURL(c))
+			c := h.Browser()
+			authz, _ := url.Parse(h.AuthorizeURL(c))
 			state := authz.Query().Get("state")
-			grants := counter(h, "token")
-			p := h.get(noFollow(c), "/getAToken?"+tc.query(state))
-			if p.status < 400 || p.status > 499 {
-				t.Fatalf("status %d, want 4xx\n%s", p.status, p.body)
+			grants := h.Counter("token")
+			p := h.Get(stacktest.NoFollow(c), "/getAToken?"+tc.query(state))
+			if p.Status < 400 || p.Status > 499 {
+				t.Fatalf("status %d, want 4xx\n%s", p.Status, p.Body)
 			}
-			mustContain(t, p, tc.want, "Sign in again")
-			if got := counter(h, "token"); got != grants {
+			stacktest.MustContain(t, p, tc.want, "Sign in again")
+			if got := h.Counter("token"); got != grants {
 				t.Errorf("a bad callback reached the token endpoint")
 			}
-			if home := h.get(c, "/"); home.url.Path != "/login" {
+			if home := h.Get(c, "/"); home.URL.Path != "/login" {
 				t.Errorf("a bad callback signed the user in")
 			}
 		})
@@ -285,132 +286,132 @@ func TestBadCallbacks(t *testing.T) {
 }
 
 func TestBadCallbackLeavesSignedInSessionAlone(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	h.signIn(c)
-	before := h.sessionCookie(c)
-	p := h.get(noFollow(c), "/getAToken?code=forged&state=forged")
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("forged callback: %d", p.status)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	h.SignIn(c)
+	before := h.SessionCookie(c)
+	p := h.Get(stacktest.NoFollow(c), "/getAToken?code=forged&state=forged")
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("forged callback: %d", p.Status)
 	}
-	if h.sessionCookie(c) != before {
+	if h.SessionCookie(c) != before {
 		t.Error("forged callback changed the session ID")
 	}
-	if demo := h.get(c, "/msal-demo"); demo.status != http.StatusOK {
-		t.Errorf("session broken by a forged callback: %d", demo.status)
+	if demo := h.Get(c, "/msal-demo"); demo.Status != http.StatusOK {
+		t.Errorf("session broken by a forged callback: %d", demo.Status)
 	}
 }
 
 func TestReplayedCallbackRefused(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	cb := h.callbackURL(c, h.authorizeURL(c))
-	first := h.get(noFollow(c), cb)
-	if first.status != http.StatusFound || first.header.Get("Location") != "/" {
-		t.Fatalf("first callback: %d %s\n%s", first.status, first.header.Get("Location"), first.body)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	cb := h.CallbackURL(c, h.AuthorizeURL(c))
+	first := h.Get(stacktest.NoFollow(c), cb)
+	if first.Status != http.StatusFound || first.Header.Get("Location") != "/" {
+		t.Fatalf("first callback: %d %s\n%s", first.Status, first.Header.Get("Location"), first.Body)
 	}
-	grants := counter(h, "token")
-	again := h.get(noFollow(c), cb)
-	if again.status != http.StatusBadRequest {
-		t.Fatalf("replayed callback: %d, want 400", again.status)
+	grants := h.Counter("token")
+	again := h.Get(stacktest.NoFollow(c), cb)
+	if again.Status != http.StatusBadRequest {
+		t.Fatalf("replayed callback: %d, want 400", again.Status)
 	}
-	mustContain(t, again, "already used")
-	if counter(h, "token") != grants {
+	stacktest.MustContain(t, again, "already used")
+	if h.Counter("token") != grants {
 		t.Error("the replayed code was sent to the token endpoint")
 	}
 	// The replay did not sign the user out either.
-	if home := h.get(c, "/"); home.url.Path != "/" {
-		t.Errorf("replay broke the session: %s", home.url)
+	if home := h.Get(c, "/"); home.URL.Path != "/" {
+		t.Errorf("replay broke the session: %s", home.URL)
 	}
 }
 
 func TestConsentDeclinedAtIdentityPlatform(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	h.emu.FailNext(emulator.Fault{Endpoint: "authorize", Error: "access_denied", Code: 65004})
-	c := h.browser()
-	p := h.get(c, h.authorizeURL(c))
-	if p.status != http.StatusBadRequest || p.url.Path != "/getAToken" {
-		t.Fatalf("declined consent: %d at %s", p.status, p.url)
+	h := stacktest.Start(t, stacktest.Options{})
+	h.Emu.FailNext(emulator.Fault{Endpoint: "authorize", Error: "access_denied", Code: 65004})
+	c := h.Browser()
+	p := h.Get(c, h.AuthorizeURL(c))
+	if p.Status != http.StatusBadRequest || p.URL.Path != "/getAToken" {
+		t.Fatalf("declined consent: %d at %s", p.Status, p.URL)
 	}
-	mustContain(t, p, "AADSTS65004", "declined", "Sign in again")
+	stacktest.MustContain(t, p, "AADSTS65004", "declined", "Sign in again")
 }
 
 func TestNonceMismatchRefused(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	u, _ := url.Parse(h.authorizeURL(c))
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	u, _ := url.Parse(h.AuthorizeURL(c))
 	q := u.Query()
 	q.Set("nonce", "a-nonce-the-app-never-sent")
 	u.RawQuery = q.Encode()
-	p := h.get(c, u.String())
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("nonce mismatch: %d\n%s", p.status, p.body)
+	p := h.Get(c, u.String())
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("nonce mismatch: %d\n%s", p.Status, p.Body)
 	}
-	mustContain(t, p, "could not be verified", "nonce")
-	if home := h.get(c, "/"); home.url.Path != "/login" {
+	stacktest.MustContain(t, p, "could not be verified", "nonce")
+	if home := h.Get(c, "/"); home.URL.Path != "/login" {
 		t.Error("signed in despite a nonce mismatch")
 	}
 }
 
 func TestPKCEVerifierIsChecked(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	u, _ := url.Parse(h.authorizeURL(c))
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	u, _ := url.Parse(h.AuthorizeURL(c))
 	q := u.Query()
 	q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") // someone else's challenge
 	u.RawQuery = q.Encode()
-	p := h.get(c, u.String())
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("PKCE mismatch: %d\n%s", p.status, p.body)
+	p := h.Get(c, u.String())
+	if p.Status != http.StatusBadRequest {
+		t.Fatalf("PKCE mismatch: %d\n%s", p.Status, p.Body)
 	}
-	mustContain(t, p, "AADSTS501481")
+	stacktest.MustContain(t, p, "AADSTS501481")
 }
 
 func TestExpiredAccessTokenRefreshedSilently(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := stacktest.Start(t, stacktest.Options{})
 	// MSAL treats a token as expired 5 minutes early, so a 2-minute token is always "expired".
-	h.emu.SetLifetimes(2*time.Minute, time.Hour)
-	c := h.browser()
-	h.signIn(c)
-	refreshes := counter(h, "token:refresh_token")
-	p := h.get(c, "/msal-demo")
-	if p.status != http.StatusOK {
-		t.Fatalf("/msal-demo: %d\n%s", p.status, p.body)
+	h.Emu.SetLifetimes(2*time.Minute, time.Hour)
+	c := h.Browser()
+	h.SignIn(c)
+	refreshes := h.Counter("token:refresh_token")
+	p := h.Get(c, "/msal-demo")
+	if p.Status != http.StatusOK {
+		t.Fatalf("/msal-demo: %d\n%s", p.Status, p.Body)
 	}
-	mustContain(t, p, "refresh token")
-	if got := counter(h, "token:refresh_token"); got != refreshes+1 {
+	stacktest.MustContain(t, p, "refresh token")
+	if got := h.Counter("token:refresh_token"); got != refreshes+1 {
 		t.Errorf("refresh_token grants = %d, want %d", got, refreshes+1)
 	}
 	// The rotated refresh token was saved in the session: the next refresh works too.
-	if p := h.get(c, "/msal-demo"); p.status != http.StatusOK {
-		t.Fatalf("second refresh: %d\n%s", p.status, p.body)
+	if p := h.Get(c, "/msal-demo"); p.Status != http.StatusOK {
+		t.Fatalf("second refresh: %d\n%s", p.Status, p.Body)
 	}
-	if got := counter(h, "token:refresh_token"); got != refreshes+2 {
+	if got := h.Counter("token:refresh_token"); got != refreshes+2 {
 		t.Errorf("refresh_token grants = %d, want %d", got, refreshes+2)
 	}
 }
 
 func TestRevokedRefreshTokenSendsUserToSignIn(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	h.emu.SetLifetimes(2*time.Minute, time.Hour)
-	c := h.browser()
-	h.signIn(c)
-	h.emu.RevokeRefreshTokens("")
-	p := h.get(c, "/msal-demo")
-	if p.url.Path != "/login" || p.status != http.StatusOK {
-		t.Fatalf("revoked refresh token: ended at %s (%d), want the sign-in page", p.url, p.status)
+	h := stacktest.Start(t, stacktest.Options{})
+	h.Emu.SetLifetimes(2*time.Minute, time.Hour)
+	c := h.Browser()
+	h.SignIn(c)
+	h.Emu.RevokeRefreshTokens("")
+	p := h.Get(c, "/msal-demo")
+	if p.URL.Path != "/login" || p.Status != http.StatusOK {
+		t.Fatalf("revoked refresh token: ended at %s (%d), want the sign-in page", p.URL, p.Status)
 	}
 	// Signing in again works (no error loop).
-	h.signIn(c)
-	if p := h.get(c, "/msal-demo"); p.status != http.StatusOK {
-		t.Fatalf("after signing in again: %d", p.status)
+	h.SignIn(c)
+	if p := h.Get(c, "/msal-demo"); p.Status != http.StatusOK {
+		t.Fatalf("after signing in again: %d", p.Status)
 	}
 }
 
 func TestGraphErrorsExplainedAndSessionKept(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	c := h.browser()
-	h.signIn(c)
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	h.SignIn(c)
 	cases := []struct {
 		fault      emulator.Fault
 		wantStatus int
@@ -427,112 +428,112 @@ func TestGraphErrorsExplainedAndSessionKept(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.fault.Error, func(t *testing.T) {
-			h.emu.FailNext(tc.fault)
-			p := h.get(c, "/msal-demo")
-			if p.status != tc.wantStatus {
-				t.Fatalf("status %d, want %d\n%s", p.status, tc.wantStatus, p.body)
+			h.Emu.FailNext(tc.fault)
+			p := h.Get(c, "/msal-demo")
+			if p.Status != tc.wantStatus {
+				t.Fatalf("status %d, want %d\n%s", p.Status, tc.wantStatus, p.Body)
 			}
-			mustContain(t, p, append(tc.want, "still signed in")...)
-			if ok := h.get(c, "/msal-demo"); ok.status != http.StatusOK {
-				t.Errorf("session not kept after Graph %d: %d", tc.fault.Status, ok.status)
+			stacktest.MustContain(t, p, append(tc.want, "still signed in")...)
+			if ok := h.Get(c, "/msal-demo"); ok.Status != http.StatusOK {
+				t.Errorf("session not kept after Graph %d: %d", tc.fault.Status, ok.Status)
 			}
 		})
 	}
 }
 
 func TestGraphTimeout(t *testing.T) {
-	h := newHarness(t, harnessOpts{env: map[string]string{"OUTBOUND_TIMEOUT": "500ms"}})
-	c := h.browser()
-	h.signIn(c)
-	h.emu.FailNext(emulator.Fault{Endpoint: "graph", Delay: 3 * time.Second})
-	p := h.get(c, "/msal-demo")
-	if p.status != http.StatusGatewayTimeout {
-		t.Fatalf("slow Graph: %d\n%s", p.status, p.body)
+	h := stacktest.Start(t, stacktest.Options{Env: map[string]string{"OUTBOUND_TIMEOUT": "500ms"}})
+	c := h.Browser()
+	h.SignIn(c)
+	h.Emu.FailNext(emulator.Fault{Endpoint: "graph", Delay: 3 * time.Second})
+	p := h.Get(c, "/msal-demo")
+	if p.Status != http.StatusGatewayTimeout {
+		t.Fatalf("slow Graph: %d\n%s", p.Status, p.Body)
 	}
-	mustContain(t, p, "did not answer")
-	if ok := h.get(c, "/msal-demo"); ok.status != http.StatusOK {
-		t.Errorf("session not kept after a Graph timeout: %d", ok.status)
+	stacktest.MustContain(t, p, "did not answer")
+	if ok := h.Get(c, "/msal-demo"); ok.Status != http.StatusOK {
+		t.Errorf("session not kept after a Graph timeout: %d", ok.Status)
 	}
 }
 
 func TestIdentityPlatformFailures(t *testing.T) {
 	t.Run("unreachable at sign-in", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{})
-		dead := h.emu.URL()
-		_ = h.emu.Close()
-		p := h.get(h.browser(), "/login")
-		if p.status != http.StatusBadGateway {
-			t.Fatalf("dead authority %s: %d\n%s", dead, p.status, p.body)
+		h := stacktest.Start(t, stacktest.Options{})
+		dead := h.Emu.URL()
+		_ = h.Emu.Close()
+		p := h.Get(h.Browser(), "/login")
+		if p.Status != http.StatusBadGateway {
+			t.Fatalf("dead authority %s: %d\n%s", dead, p.Status, p.Body)
 		}
-		mustContain(t, p, "did not answer")
+		stacktest.MustContain(t, p, "did not answer")
 	})
 	t.Run("500 during refresh keeps the session", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{})
-		h.emu.SetLifetimes(2*time.Minute, time.Hour)
-		c := h.browser()
-		h.signIn(c)
-		h.emu.FailNext(emulator.Fault{Endpoint: "token", Status: 500, Error: "server_error", Code: 90033})
-		p := h.get(c, "/msal-demo")
-		if p.status != http.StatusBadGateway {
-			t.Fatalf("token 500: %d\n%s", p.status, p.body)
+		h := stacktest.Start(t, stacktest.Options{})
+		h.Emu.SetLifetimes(2*time.Minute, time.Hour)
+		c := h.Browser()
+		h.SignIn(c)
+		h.Emu.FailNext(emulator.Fault{Endpoint: "token", Status: 500, Error: "server_error", Code: 90033})
+		p := h.Get(c, "/msal-demo")
+		if p.Status != http.StatusBadGateway {
+			t.Fatalf("token 500: %d\n%s", p.Status, p.Body)
 		}
-		if ok := h.get(c, "/msal-demo"); ok.status != http.StatusOK {
-			t.Errorf("session lost after a token endpoint 500: %d", ok.status)
+		if ok := h.Get(c, "/msal-demo"); ok.Status != http.StatusOK {
+			t.Errorf("session lost after a token endpoint 500: %d", ok.Status)
 		}
 	})
 	t.Run("slow token endpoint past the deadline", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{env: map[string]string{"OUTBOUND_TIMEOUT": "500ms"}})
-		c := h.browser()
-		authz := h.authorizeURL(c)
-		h.emu.FailNext(emulator.Fault{Endpoint: "token", Delay: 3 * time.Second})
+		h := stacktest.Start(t, stacktest.Options{Env: map[string]string{"OUTBOUND_TIMEOUT": "500ms"}})
+		c := h.Browser()
+		authz := h.AuthorizeURL(c)
+		h.Emu.FailNext(emulator.Fault{Endpoint: "token", Delay: 3 * time.Second})
 		start := time.Now()
-		p := h.get(c, authz)
-		if p.status != http.StatusBadGateway {
-			t.Fatalf("slow token endpoint: %d\n%s", p.status, p.body)
+		p := h.Get(c, authz)
+		if p.Status != http.StatusBadGateway {
+			t.Fatalf("slow token endpoint: %d\n%s", p.Status, p.Body)
 		}
 		if el := time.Since(start); el > 2500*time.Millisecond {
 			t.Errorf("the app waited %v: no deadline on the token call", el)
 		}
 	})
 	t.Run("invalid secret explained", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{env: map[string]string{"CLIENT_SECRET": "a-wrong-secret-value"}})
-		c := h.browser()
-		p := h.get(c, h.authorizeURL(c))
-		if p.status != http.StatusBadRequest {
-			t.Fatalf("wrong secret: %d\n%s", p.status, p.body)
+		h := stacktest.Start(t, stacktest.Options{Env: map[string]string{"CLIENT_SECRET": "a-wrong-secret-value"}})
+		c := h.Browser()
+		p := h.Get(c, h.AuthorizeURL(c))
+		if p.Status != http.StatusBadRequest {
+			t.Fatalf("wrong secret: %d\n%s", p.Status, p.Body)
 		}
-		mustContain(t, p, "AADSTS7000215", "Value")
-		if strings.Contains(p.body, "a-wrong-secret-value") {
+		stacktest.MustContain(t, p, "AADSTS7000215", "Value")
+		if strings.Contains(p.Body, "a-wrong-secret-value") {
 			t.Error("the secret is on the page")
 		}
 	})
 }
 
 func TestLoopbackAuthorityNoticeShown(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	p := h.get(h.browser(), "/login")
-	mustContain(t, p, `id="emulator-notice"`, "not Microsoft")
+	h := stacktest.Start(t, stacktest.Options{})
+	p := h.Get(h.Browser(), "/login")
+	stacktest.MustContain(t, p, `id="emulator-notice"`, "not Microsoft")
 }
 
 // The design's concurrency claim: 20 signed-in users x 10 concurrent /msal-demo requests each
 // get their own /me, with no token call at all (every access token is still cached).
 func TestConcurrentUsersGetTheirOwnProfile(t *testing.T) {
 	const users, perUser = 20, 10
-	h := newHarness(t, harnessOpts{noAutoLogin: true})
+	h := stacktest.Start(t, stacktest.Options{NoAutoLogin: true})
 	clients := make([]*http.Client, users)
 	names := make([]string, users)
 	for i := range users {
 		u := emulator.User{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", 100+i),
 			UserPrincipalName: fmt.Sprintf("user%02d@emulator.test", i), DisplayName: fmt.Sprintf("Concurrent User %02d", i),
 			GivenName: "Concurrent", Surname: fmt.Sprintf("User%02d", i), Mail: fmt.Sprintf("user%02d@emulator.test", i)}
-		h.emu.SetUser(u)
-		h.emu.SetAutoApprove(emulator.DemoClientID, u.ID)
-		clients[i] = h.browser()
-		home := h.signIn(clients[i])
-		mustContain(t, home, u.DisplayName)
+		h.Emu.SetUser(u)
+		h.Emu.SetAutoApprove(emulator.DemoClientID, u.ID)
+		clients[i] = h.Browser()
+		home := h.SignIn(clients[i])
+		stacktest.MustContain(t, home, u.DisplayName)
 		names[i] = u.DisplayName
 	}
-	tokenCalls := counter(h, "token")
+	tokenCalls := h.Counter("token")
 	var wg sync.WaitGroup
 	errs := make(chan string, users*perUser)
 	for i := range users {
@@ -540,16 +541,16 @@ func TestConcurrentUsersGetTheirOwnProfile(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := clients[i].Get(h.base + "/msal-demo")
+				resp, err := clients[i].Get(h.Base + "/msal-demo")
 				if err != nil {
 					errs <- err.Error()
 					return
 				}
-				p := readPage(t, resp)
+				p := stacktest.ReadPage(t, resp)
 				switch {
-				case p.status != http.StatusOK:
-					errs <- fmt.Sprintf("user %d: status %d", i, p.status)
-				case !strings.Contains(html.UnescapeString(p.body), `"displayName": "`+names[i]+`"`):
+				case p.Status != http.StatusOK:
+					errs <- fmt.Sprintf("user %d: status %d", i, p.Status)
+				case !strings.Contains(html.UnescapeString(p.Body), `"displayName": "`+names[i]+`"`):
 					errs <- fmt.Sprintf("user %d got someone else's page", i)
 				}
 			}()
@@ -567,7 +568,7 @@ func TestConcurrentUsersGetTheirOwnProfile(t *testing.T) {
 	if n > 0 {
 		t.Fatalf("%d of %d requests failed", n, users*perUser)
 	}
-	if got := counter(h, "token"); got != tokenCalls {
+	if got := h.Counter("token"); got != tokenCalls {
 		t.Errorf("token endpoint called %d times during the run, want 0 (all tokens cached)", got-tokenCalls)
 	}
 }

@@ -1,12 +1,13 @@
-package web
+// Package stacktest starts the whole graphauth stack for tests: the local emulator over HTTPS and
+// the real app (router, MSAL, session store) on loopback, both stopped when the test ends, plus a
+// cookie-jar "browser" and helpers to walk the sign-in flow.
+package stacktest
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -24,27 +25,36 @@ import (
 
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/emulator"
+	"github.com/graphauth/graphauth/internal/web"
 )
 
-// harness runs the real app (router, MSAL, session store) against the real emulator over HTTPS,
-// both on loopback, and stops both when the test ends.
-type harness struct {
-	t      *testing.T
-	emu    *emulator.Server
-	cfg    config.Config
-	app    *App
-	base   string // http://127.0.0.1:PORT
-	logs   *syncBuffer
-	caPool *x509.CertPool
+// Stack is the real app (router, MSAL, session store) running against the real emulator over
+// HTTPS, both on loopback; both stop when the test ends.
+type Stack struct {
+	t      testing.TB
+	Emu    *emulator.Server
+	Cfg    config.Config
+	App    *web.App
+	Base   string      // http://127.0.0.1:PORT
+	Logs   *SyncBuffer // everything the app logged
+	CAPool *x509.CertPool
+	// CookieName is the app's session cookie.
+	CookieName string
+	// Users are the emulator's test users, in the order its sign-in page lists them.
+	Users []emulator.User
 }
 
-type harnessOpts struct {
-	env         map[string]string // extra or overriding config variables
-	noAutoLogin bool              // do not auto-approve the first user
-	emuConfig   func(*emulator.Config)
+// Options adjust the stack.
+type Options struct {
+	Env         map[string]string      // extra or overriding config variables
+	NoAutoLogin bool                   // do not auto-approve the first user
+	EmuConfig   func(*emulator.Config) // adjust the emulator before it starts
+	// Wrap, if set, wraps the app's handler (e.g. to record what a browser sent).
+	Wrap func(http.Handler) http.Handler
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+// Start runs the emulator and the app and returns when both serve.
+func Start(t testing.TB, o Options) *Stack {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,11 +66,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	ecfg := emulator.DefaultConfig()
 	ecfg.Apps[0].RedirectURIs = []string{base + "/getAToken"}
 	ecfg.Apps[0].PostLogoutRedirectURIs = []string{base + "/"}
-	if !o.noAutoLogin {
+	if !o.NoAutoLogin {
 		ecfg.Apps[0].AutoApproveUser = ecfg.Users[0].ID
 	}
-	if o.emuConfig != nil {
-		o.emuConfig(&ecfg)
+	if o.EmuConfig != nil {
+		o.EmuConfig(&ecfg)
 	}
 	emu, err := emulator.New(ecfg)
 	if err != nil {
@@ -83,46 +93,50 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		"SESSION_DIR":        t.TempDir(),
 		"OUTBOUND_TIMEOUT":   "3s",
 	}
-	for k, v := range o.env {
+	for k, v := range o.Env {
 		vars[k] = v
 	}
 	cfg, err := config.Parse(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	app, closeStore, err := Build(ctx, cfg, log)
+	app, closeStore, err := web.Build(ctx, cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, app.Handler(), log, "", "") }()
+	handler := app.Handler()
+	if o.Wrap != nil {
+		handler = o.Wrap(handler)
+	}
+	go func() { done <- web.Serve(ctx, ln, handler, log, "", "") }()
 
-	h := &harness{t: t, emu: emu, cfg: cfg, app: app, base: base, logs: logs}
+	h := &Stack{t: t, Emu: emu, Cfg: cfg, App: app, Base: base, Logs: logs, CookieName: app.CookieName(), Users: ecfg.Users}
 	pem, err := os.ReadFile(emu.CAFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.caPool = x509.NewCertPool()
-	h.caPool.AppendCertsFromPEM(pem)
+	h.CAPool = x509.NewCertPool()
+	h.CAPool.AppendCertsFromPEM(pem)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		_ = closeStore()
-		h.checkLogsClean()
+		h.CheckLogsClean()
 	})
 	return h
 }
 
 // checkLogsClean fails the test if a secret, token, code or cookie reached the log.
-func (h *harness) checkLogsClean() {
-	logs := h.logs.String()
-	for _, bad := range []string{h.cfg.ClientSecret, "eyJ", "refresh_token", "graphauth_session="} {
+func (h *Stack) CheckLogsClean() {
+	logs := h.Logs.String()
+	for _, bad := range []string{h.Cfg.ClientSecret, "eyJ", "refresh_token", "graphauth_session="} {
 		if strings.Contains(logs, bad) {
 			h.t.Errorf("log contains %q:\n%s", bad, logs)
 		}
@@ -133,47 +147,48 @@ func (h *harness) checkLogsClean() {
 }
 
 // browser is a cookie-jar client that follows redirects across the app and the emulator.
-func (h *harness) browser() *http.Client {
+func (h *Stack) Browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
 		Jar:     jar,
 		Timeout: 20 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: h.caPool},
+			TLSClientConfig: &tls.Config{RootCAs: h.CAPool},
 		},
 	}
 }
 
 // noFollow returns a copy of c that stops at the first redirect.
-func noFollow(c *http.Client) *http.Client {
+func NoFollow(c *http.Client) *http.Client {
 	cc := *c
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &cc
 }
 
-type page struct {
-	status int
-	url    *url.URL
-	body   string
-	header http.Header
+// Page is a response as a test looks at it.
+type Page struct {
+	Status int
+	URL    *url.URL // where the request ended, after redirects
+	Body   string
+	Header http.Header
 }
 
-func (h *harness) get(c *http.Client, path string) page {
+func (h *Stack) Get(c *http.Client, path string) Page {
 	h.t.Helper()
 	u := path
 	if strings.HasPrefix(path, "/") {
-		u = h.base + path
+		u = h.Base + path
 	}
 	resp, err := c.Get(u)
 	if err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
 	}
-	return readPage(h.t, resp)
+	return ReadPage(h.t, resp)
 }
 
-func (h *harness) post(c *http.Client, path string, hdr map[string]string) page {
+func (h *Stack) Post(c *http.Client, path string, hdr map[string]string) Page {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.base+path, nil)
+	req, _ := http.NewRequest(http.MethodPost, h.Base+path, nil)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -181,49 +196,49 @@ func (h *harness) post(c *http.Client, path string, hdr map[string]string) page 
 	if err != nil {
 		h.t.Fatalf("POST %s: %v", path, err)
 	}
-	return readPage(h.t, resp)
+	return ReadPage(h.t, resp)
 }
 
-func readPage(t *testing.T, resp *http.Response) page {
+func ReadPage(t testing.TB, resp *http.Response) Page {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(b), header: resp.Header}
+	return Page{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(b), Header: resp.Header}
 }
 
 var signInHref = regexp.MustCompile(`id="sign-in" href="([^"]+)"`)
 
 // authorizeURL loads /login and returns the sign-in button's target.
-func (h *harness) authorizeURL(c *http.Client) string {
+func (h *Stack) AuthorizeURL(c *http.Client) string {
 	h.t.Helper()
-	p := h.get(c, "/login")
-	if p.status != http.StatusOK {
-		h.t.Fatalf("/login: %d\n%s", p.status, p.body)
+	p := h.Get(c, "/login")
+	if p.Status != http.StatusOK {
+		h.t.Fatalf("/login: %d\n%s", p.Status, p.Body)
 	}
-	m := signInHref.FindStringSubmatch(p.body)
+	m := signInHref.FindStringSubmatch(p.Body)
 	if m == nil {
-		h.t.Fatalf("no sign-in link on /login:\n%s", p.body)
+		h.t.Fatalf("no sign-in link on /login:\n%s", p.Body)
 	}
 	return htmlUnescape(m[1])
 }
 
 // signIn runs the whole flow for the emulator's auto-approved user and returns the final page.
-func (h *harness) signIn(c *http.Client) page {
+func (h *Stack) SignIn(c *http.Client) Page {
 	h.t.Helper()
-	p := h.get(c, h.authorizeURL(c))
-	if p.status != http.StatusOK || p.url.Path != "/" {
-		h.t.Fatalf("sign-in ended at %s with %d:\n%s", p.url, p.status, p.body)
+	p := h.Get(c, h.AuthorizeURL(c))
+	if p.Status != http.StatusOK || p.URL.Path != "/" {
+		h.t.Fatalf("sign-in ended at %s with %d:\n%s", p.URL, p.Status, p.Body)
 	}
 	return p
 }
 
 // callbackURL follows the authorize URL up to (not into) the app's callback.
-func (h *harness) callbackURL(c *http.Client, authorize string) string {
+func (h *Stack) CallbackURL(c *http.Client, authorize string) string {
 	h.t.Helper()
-	nf := noFollow(c)
+	nf := NoFollow(c)
 	next := authorize
 	for range 5 {
 		resp, err := nf.Get(next)
@@ -245,10 +260,10 @@ func (h *harness) callbackURL(c *http.Client, authorize string) string {
 	return ""
 }
 
-func (h *harness) sessionCookie(c *http.Client) string {
-	u, _ := url.Parse(h.base)
+func (h *Stack) SessionCookie(c *http.Client) string {
+	u, _ := url.Parse(h.Base)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == h.app.sessions.Cookie.Name {
+		if ck.Name == h.CookieName {
 			return ck.Value
 		}
 	}
@@ -259,38 +274,34 @@ func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
-func counter(h *harness, key string) int { return h.emu.Counters()[key] }
+func (h *Stack) Counter(key string) int { return h.Emu.Counters()[key] }
 
-func mustContain(t *testing.T, p page, parts ...string) {
+func MustContain(t testing.TB, p Page, parts ...string) {
 	t.Helper()
-	text := html.UnescapeString(p.body)
+	text := html.UnescapeString(p.Body)
 	for _, s := range parts {
-		if !strings.Contains(p.body, s) && !strings.Contains(text, s) {
-			t.Errorf("page %s (%d) lacks %q:\n%s", p.url, p.status, s, p.body)
+		if !strings.Contains(p.Body, s) && !strings.Contains(text, s) {
+			t.Errorf("page %s (%d) lacks %q:\n%s", p.URL, p.Status, s, p.Body)
 		}
 	}
 }
 
-type syncBuffer struct {
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-var errStop = errors.New("stop")
-
 // authCodeInLog matches a code= parameter or attribute (not error_code=).
 var authCodeInLog = regexp.MustCompile(`(^|[^_A-Za-z])code=`)
-
-var _ = fmt.Sprintf
