@@ -1,4 +1,4 @@
-// Package static holds the app's own stylesheet and script: no CDN, so pages look right offline
+// Package static holds the app's own stylesheet and scripts: no CDN, so pages look right offline
 // and under a strict Content-Security-Policy.
 package static
 
@@ -6,5 +6,5 @@ import "embed"
 
 // FS is served under /static/.
 //
-//go:embed *.css
+//go:embed *.css *.js
 var FS embed.FS

@@ -63,15 +63,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv, *envFile)
-	if err != nil {
-		return err
-	}
+	load := func() (config.Config, error) { return config.Load(getenv, *envFile) }
 	switch cmd := fs.Arg(0); cmd {
 	case "":
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
 		return serve(ctx, cfg, stdout)
 	case "check":
-		return check(ctx, cfg, fs.Args()[1:], stdout)
+		// check loads the configuration itself: a bad one is its first failed step, not exit 2.
+		return check(ctx, load, fs.Args()[1:], stdout, stderr)
 	default:
 		return fmt.Errorf("%w: unknown command %q (want nothing or check)", errUsage, cmd)
 	}

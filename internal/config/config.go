@@ -35,6 +35,9 @@ type Config struct {
 	DatabaseURL        string // for SESSION_TYPE=postgres
 	SessionIdleTimeout time.Duration
 	SessionLifetime    time.Duration
+	// SessionSweepInterval is how often expired sessions are deleted from the file store or
+	// PostgreSQL in the background (Redis expires them itself).
+	SessionSweepInterval time.Duration
 
 	GraphEndpoint string // https://graph.microsoft.com/v1.0/me
 	Host          string // interface to listen on
@@ -64,6 +67,7 @@ const (
 	DefaultPort            = 5000
 	DefaultIdleTimeout     = time.Hour
 	DefaultSessionLifetime = 24 * time.Hour
+	DefaultSweepInterval   = 5 * time.Minute
 	DefaultOutboundTimeout = 10 * time.Second
 )
 
@@ -182,6 +186,7 @@ func Parse(get Getenv) (Config, error) {
 	}{
 		{"SESSION_IDLE_TIMEOUT", &c.SessionIdleTimeout, DefaultIdleTimeout},
 		{"SESSION_LIFETIME", &c.SessionLifetime, DefaultSessionLifetime},
+		{"SESSION_SWEEP_INTERVAL", &c.SessionSweepInterval, DefaultSweepInterval},
 		{"OUTBOUND_TIMEOUT", &c.OutboundTimeout, DefaultOutboundTimeout},
 	}
 	for _, d := range durations {

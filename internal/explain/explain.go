@@ -5,6 +5,7 @@ package explain
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -103,6 +104,48 @@ var entra = map[int]entry{
 	900144:  {"A required parameter is missing from the token request.", fixed("This is a bug in the app or the proxy in front of it: report it with the correlation ID.")},
 	9002313: {"The request was malformed.", fixed("Start the sign-in again; if it persists, report it with the correlation ID.")},
 	90019:   {"No tenant could be determined for the sign-in.", fixed("Use an AUTHORITY with a tenant ID or organizations instead of common for work accounts.")},
+
+	// More codes met in practice (several are what the local emulator answers with too).
+	28000: {"The scope asks for permissions of more than one API in one request.",
+		fixed("Set SCOPE to Microsoft Graph permissions only, such as User.ReadBasic.All; a token is for one API at a time.")},
+	70000: {"The authorization code or refresh token is invalid or malformed.", fixed("Sign in again.")},
+	70003: {"The app used a grant type its registration does not allow.",
+		fixed("This app only uses authorization_code and refresh_token (and client_credentials in graphauth check): report it with the correlation ID.")},
+	90033: {"The identity platform had a transient error.", fixed("Wait a moment and try again.")},
+	500011: {"The API the token is for was not found in the tenant: the tenant has no such resource, or AUTHORITY names the wrong tenant or cloud.",
+		func(c Context) string {
+			return fmt.Sprintf("Check that SCOPE (%s) names Microsoft Graph permissions and that AUTHORITY (%s) is your tenant, in the same cloud as GRAPH_ENDPOINT.", strings.Join(c.Scopes, " "), c.Authority)
+		}},
+	501491: {"The PKCE code_challenge sent at sign-in has the wrong size.",
+		fixed("This is a bug in the app: report it with the correlation ID.")},
+	700024: {"The client assertion (certificate credential) is outside its valid time range: this machine's clock is probably wrong.",
+		fixed("Synchronise this machine's clock (NTP) and try again.")},
+	700054: {"The app asked for a response type that is not enabled for it (for example an ID token straight from the authorize endpoint).",
+		fixed("This app asks only for response_type=code. If you changed that, enable ID tokens under Authentication, or change it back.")},
+	900561: {"The token endpoint was called with GET; it accepts only POST.",
+		fixed("This is a bug in the app or a proxy in front of it: report it with the correlation ID.")},
+	900971: {"The sign-in request carried no redirect URI.",
+		func(c Context) string {
+			return fmt.Sprintf("Set REDIRECT_URI (now %q) to the app's /getAToken URL and register it under Authentication > Web.", c.RedirectURI)
+		}},
+	1002012: {"A client-credentials request must ask for an API's .default scope, such as https://graph.microsoft.com/.default.",
+		fixed("graphauth check asks for Graph's .default scope; elsewhere, ask for <API>/.default with the client-credentials grant.")},
+	7000112: {"The application is disabled in this tenant.",
+		fixed("Ask an administrator to enable it: Enterprise applications > the app > Properties > Enabled for users to sign in.")},
+	50053: {"The account is locked: too many failed sign-ins, or sign-ins from a blocked IP address.",
+		fixed("Wait a while and try again, or ask an administrator to unlock the account.")},
+	50074: {"Strong authentication (multi-factor) is required.", fixed("Sign in again and complete the multi-factor prompt.")},
+	50097: {"The sign-in requires a registered or compliant device.", fixed("Sign in from a device your organisation manages, or ask an administrator about the device policy.")},
+	50128: {"No tenant was found for the domain of the account (or the domain in AUTHORITY).",
+		func(c Context) string {
+			return fmt.Sprintf("Check the account's domain and AUTHORITY (%s): use the Directory (tenant) ID rather than a domain name.", c.Authority)
+		}},
+	90072: {"The account is from another tenant and is not a guest in this one.",
+		fixed("Sign in with an account of the app's tenant, invite the user as a guest, or make the app multi-tenant with AUTHORITY .../organizations.")},
+	90094: {"The app asks for permissions that only an administrator can grant.",
+		func(c Context) string {
+			return fmt.Sprintf("Ask an administrator to grant admin consent for %s (app registration > API permissions > Grant admin consent), then sign in again.", strings.Join(c.Scopes, ", "))
+		}},
 }
 
 // oauth explains the OAuth error words, for answers without an AADSTS code.
@@ -132,17 +175,20 @@ func Entra(code int, oauthErr string, c Context) Explanation {
 	if e, ok := oauth[oauthErr]; ok {
 		return Explanation{Code: label, Meaning: e.meaning, Fix: e.fix(c)}
 	}
-	return Explanation{Code: label,
-		Meaning: "The identity platform refused the request.",
-		Fix:     "Look the code up at https://login.microsoftonline.com/error?code=<number>, or report it with the correlation ID below."}
+	fix := "Report it with the correlation ID below."
+	if code != 0 {
+		fix = fmt.Sprintf("Look the code up at https://login.microsoftonline.com/error?code=%d, or report it with the correlation ID below.", code)
+	}
+	return Explanation{Code: label, Meaning: "The identity platform refused the request.", Fix: fix}
 }
 
-// KnownAADSTS lists the codes the table explains (for tests and docs).
+// KnownAADSTS lists the codes the table explains, in ascending order (for tests and docs).
 func KnownAADSTS() []int {
 	out := make([]int, 0, len(entra))
 	for k := range entra {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -16,6 +17,12 @@ type Options struct {
 	RedisURL      string // redis
 	DatabaseURL   string // postgres
 	SweepInterval time.Duration
+	// Logger receives the stores' warnings (a store down at start-up, sweep failures); nil
+	// discards them. Tokens, passwords and session IDs are never logged.
+	Logger *slog.Logger
+	// Timeout bounds each call to a shared store's server (connect, read, write, query);
+	// 0 means DefaultStoreTimeout.
+	Timeout time.Duration
 }
 
 // Store is an scs store with the operations the app needs around it.
@@ -31,7 +38,7 @@ type Store struct {
 func Open(ctx context.Context, o Options) (*Store, error) {
 	switch o.Type {
 	case "", "filesystem":
-		fs, err := NewFileStore(o.Dir, FileStoreOptions{SweepInterval: o.SweepInterval})
+		fs, err := NewFileStore(o.Dir, FileStoreOptions{SweepInterval: o.SweepInterval, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("%w", err)
 		}

@@ -22,8 +22,11 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	if err != nil {
 		return nil, nil, err
 	}
+	// Records a call only when its request asks to (for /flow and /token); secrets never kept.
+	hc.Transport = auth.RecordingTransport(hc.Transport)
 	store, err := session.Open(ctx, session.Options{Type: cfg.SessionType, Dir: cfg.SessionDir,
-		RedisURL: cfg.RedisURL, DatabaseURL: cfg.DatabaseURL})
+		RedisURL: cfg.RedisURL, DatabaseURL: cfg.DatabaseURL,
+		SweepInterval: cfg.SessionSweepInterval, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

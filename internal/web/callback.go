@@ -53,7 +53,8 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	// 5. Redeem the code (with the PKCE verifier) for tokens, into a fresh token cache, and check
 	// the ID token (nonce, issuer, audience, expiry).
 	tc := &auth.TokenCache{}
-	signIn, err := a.auth.Redeem(ctx, code, flow, tc)
+	rec := &auth.Recorder{} // keeps the token request and response, secrets removed, for /flow
+	signIn, err := a.auth.Redeem(auth.WithRecorder(ctx, rec), code, flow, tc)
 	if err != nil {
 		a.fail(w, r, a.problemFor(err, "redeeming the sign-in code"))
 		return
@@ -69,6 +70,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	a.sessions.Put(ctx, keyClaims, claims)
 	a.sessions.Put(ctx, keyAccount, signIn.HomeAccountID)
 	a.saveTokenCache(ctx, tc)
+	a.recordCallback(ctx, flow, q, rec) // for /flow: steps 4 and 5 as they happened
 	a.log.Info("signed in", "user", signIn.Identity.Key(), "request_id", requestID(r))
 	http.Redirect(w, r, "/", http.StatusFound)
 }

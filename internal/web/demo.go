@@ -22,6 +22,8 @@ func (a *App) demo(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusFound)
 		return
 	}
+	rec := &auth.Recorder{} // keeps the token and Graph calls, secrets removed, for /flow
+	ctx = auth.WithRecorder(ctx, rec)
 	tc := a.tokenCache(ctx)
 	tok, err := a.auth.Token(ctx, a.sessions.GetString(ctx, keyAccount), tc)
 	if errors.Is(err, auth.ErrInteractionRequired) {
@@ -36,6 +38,7 @@ func (a *App) demo(w http.ResponseWriter, r *http.Request) {
 	a.saveTokenCache(ctx, tc) // a refresh changed the cache
 
 	res, err := a.graph.Me(ctx, tok.AccessToken)
+	a.recordGraphCall(ctx, tok, rec) // for /flow: step 6 as it happened
 	if err != nil {
 		a.fail(w, r, a.problemFor(err, "calling Graph /me"))
 		return

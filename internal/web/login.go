@@ -29,6 +29,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.rememberFlow(r.Context(), flow, a.now())
+	a.recordLogin(r.Context(), flow, authURL) // for /flow: steps 1 and 2 as they happened
 	// Step 3 (the user signs in and consents) happens on Microsoft's pages, not here.
 	a.render(w, r, http.StatusOK, "login.html", "Sign in", loginView{AuthURL: authURL, Authority: a.cfg.Authority})
 }

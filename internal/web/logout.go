@@ -21,5 +21,6 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	if signedIn {
 		a.log.Info("signed out", "user", id.Key(), "request_id", requestID(r))
 	}
-	http.Redirect(w, r, a.auth.LogoutURL(a.cfg.PublicOrigin()+"/"), http.StatusSeeOther)
+	// Back to the app's home page, at the address the user reached it by (see publicOrigin).
+	http.Redirect(w, r, a.auth.LogoutURL(a.publicOrigin(r)+"/"), http.StatusSeeOther)
 }

@@ -32,6 +32,11 @@ func (a *App) Handler() http.Handler {
 		r.Get("/msal-demo", a.demo)     // step 6: call Graph /me with the access token
 		r.Get("/logout", a.logoutConfirm)
 		r.Post("/logout", a.logout)
+
+		// Teaching pages: this sign-in as it happened, and the tokens shown as their claims.
+		r.Get("/flow", a.flow)           // the six steps, with what was sent and received
+		r.Get("/token", a.token)         // ID token claims; the access token's scopes and expiry
+		r.Post("/token", a.refreshToken) // "Refresh now": a silent refresh on demand
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, notFound())

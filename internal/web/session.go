@@ -15,6 +15,10 @@ const (
 	keyClaims     = "claims"      // []byte: the ID token's claims as JSON (the tutorial's session["user"])
 	keyAccount    = "account"     // string: MSAL's home account ID for silent token calls
 	keyTokenCache = "token_cache" // []byte: the serialized MSAL token cache
+
+	keyFlowLog        = "flow_log"         // []byte: JSON record of this sign-in's six steps, for /flow (flowlog.go)
+	keyFlowLogPending = "flow_log_pending" // []byte: records of sign-ins started and not finished
+	keyTokenFlash     = "token_flash"      // []byte: the result of "Refresh now", shown once on /token
 )
 
 // maxPendingFlows lets a few tabs sign in at once without one tab's flow erasing another's.
