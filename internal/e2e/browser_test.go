@@ -77,6 +77,37 @@ func signInJourney(s *stack, u emulator.User) []step {
 			return b.expectText(ctx, "#graph-result",
 				`"displayName": "`+u.DisplayName+`"`, `"userPrincipalName": "`+u.UserPrincipalName+`"`)
 		}},
+		{name: "open /flow, the sign-in step by step", shot: "flow", do: func(ctx context.Context, b *tab) error {
+			if err := b.open(ctx, "/flow"); err != nil {
+				return err
+			}
+			if err := b.waitFor(ctx, "#flow-steps"); err != nil {
+				return err
+			}
+			if err := b.expectText(ctx, "#state-check", "equals the one sent"); err != nil {
+				return err
+			}
+			return b.expectText(ctx, "#graph-status", "200")
+		}},
+		{name: "open /token and click Refresh now", shot: "token", do: func(ctx context.Context, b *tab) error {
+			if err := b.open(ctx, "/token"); err != nil {
+				return err
+			}
+			if err := b.waitFor(ctx, "#token-countdown"); err != nil {
+				return err
+			}
+			if err := b.expectText(ctx, "#id-claims", u.DisplayName); err != nil {
+				return err
+			}
+			// A POST from the app's own page: Chromium marks it same-origin, the app allows it.
+			return b.click(ctx, "#refresh-now", "#refreshed")
+		}},
+		{name: "back to MSAL Demo", do: func(ctx context.Context, b *tab) error {
+			if err := b.open(ctx, "/msal-demo"); err != nil {
+				return err
+			}
+			return b.waitFor(ctx, "#logout")
+		}},
 		{name: "click Logout", shot: "after-logout", do: func(ctx context.Context, b *tab) error {
 			before := len(s.posts.to("/logout"))
 			logouts := s.Emu.Counters()["logout"]
