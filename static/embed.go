@@ -6,5 +6,5 @@ import "embed"
 
 // FS is served under /static/.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var FS embed.FS
