@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -80,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	log := newLogger(cfg, stdout)
+	log := web.NewLogger(cfg, stdout)
 	app, closeStore, err := web.Build(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -93,14 +92,4 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	log.Info("graphauth listening", "url", cfg.PublicOrigin(), "addr", ln.Addr().String(),
 		"authority", cfg.Authority, "session_type", cfg.SessionType)
 	return web.Serve(ctx, ln, app.Handler(), log, cfg.TLSCertFile, cfg.TLSKeyFile)
-}
-
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/graphauth/graphauth/internal/stacktest"
 )
 
 func TestConfigErrorsExitTwoAndNameEachVariable(t *testing.T) {
@@ -64,9 +66,9 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	ln.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	out := &stacktest.SyncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-env-file", ""}, validEnv(t, port), &syncWriter{w: &out}, &out) }()
+	go func() { done <- run(ctx, []string{"-env-file", ""}, validEnv(t, port), out, out) }()
 
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
 	var resp *http.Response

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,7 +12,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/emulator"
+	"github.com/graphauth/graphauth/internal/stacktest"
 	"github.com/graphauth/graphauth/internal/web"
 )
 
@@ -66,7 +65,7 @@ type instance struct {
 	public string // the origin users reach it by (the balancer's, or url)
 	cfg    config.Config
 	app    *web.App
-	logs   *syncBuffer
+	logs   *stacktest.SyncBuffer
 	served *requestLog
 	stop   func() // stops the server and closes the store; idempotent
 }
@@ -194,8 +193,8 @@ func (d *deployment) startInstance(name string, ln net.Listener, vars map[string
 			d.secrets.add(pw)
 		}
 	}
-	logs := &syncBuffer{}
-	logger := newLogger(cfg, logs)
+	logs := &stacktest.SyncBuffer{}
+	logger := web.NewLogger(cfg, logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	app, closeStore, err := web.Build(ctx, cfg, logger)
 	if err != nil {
@@ -225,17 +224,6 @@ func (d *deployment) startInstance(name string, ln net.Listener, vars map[string
 	}
 	t.Cleanup(in.stop)
 	return in
-}
-
-// newLogger is cmd/graphauth's logger: LOG_FORMAT (text or json) and LOG_LEVEL.
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // balancer is the load balancer (or TLS-terminating proxy) in front of the instances: an
@@ -526,23 +514,6 @@ func logLines(in *instance, msg string) []map[string]any {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newCert makes a self-signed RSA certificate for hosts (DNS names or IPs).

@@ -28,7 +28,7 @@ type layout struct {
 }
 
 var funcs = template.FuncMap{
-	"ms": func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
+	"ms":    func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
 	"until": func(t time.Time) string { return time.Until(t).Round(time.Second).String() },
 	"rfc3339": func(t time.Time) string {
 		if t.IsZero() {
