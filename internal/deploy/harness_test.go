@@ -28,8 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/emulator"
 	"github.com/graphauth/graphauth/internal/stacktest"
@@ -580,7 +578,7 @@ func serverCert(t *testing.T, roots *x509.CertPool) (certFile, keyFile string) {
 // sessionValues decodes one stored session record (scs's gob encoding) into its values.
 func sessionValues(t *testing.T, record []byte) map[string]any {
 	t.Helper()
-	_, values, err := scs.GobCodec{}.Decode(record)
+	_, values, err := web.SessionCodec{}.Decode(record)
 	if err != nil {
 		t.Fatalf("decode session record: %v", err)
 	}

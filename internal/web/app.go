@@ -64,7 +64,9 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	}
 	sm := scs.New()
 	sm.Store = d.Store
-	sm.IdleTimeout = cfg.SessionIdleTimeout
+	sm.Codec = SessionCodec{}
+	// The idle timeout is enforced by touchSession, not scs: scs's IdleTimeout rewrites the
+	// session on every request, even one that changes nothing.
 	sm.Lifetime = cfg.SessionLifetime
 	sm.HashTokenInStore = true // a leaked store does not leak usable session IDs
 	sm.Cookie.Name = "graphauth_session"

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/graphauth/graphauth/internal/emulator"
 	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/stacktest"
+	"github.com/graphauth/graphauth/internal/web"
 )
 
 // sessionValues reads the browser's session straight from the session folder.
@@ -33,7 +32,7 @@ func sessionValues(t *testing.T, h *stacktest.Stack, c *http.Client) map[string]
 	if err != nil || !found {
 		t.Fatalf("session not found (%v)", err)
 	}
-	_, values, err := scs.GobCodec{}.Decode(b)
+	_, values, err := web.SessionCodec{}.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}

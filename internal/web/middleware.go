@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"time"
 
@@ -86,6 +87,7 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		bw := &bufferedWriter{header: http.Header{}}
 		next.ServeHTTP(bw, r)
+		a.touchSession(ctx)
 
 		switch a.sessions.Status(ctx) {
 		case scs.Modified:
@@ -107,6 +109,30 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 		w.WriteHeader(bw.status)
 		_, _ = w.Write(bw.body.Bytes())
 	})
+}
+
+// touchSession keeps a used session alive for SESSION_IDLE_TIMEOUT more, within its absolute
+// SESSION_LIFETIME, by moving its expiry in the store. It moves it only when the stored expiry is
+// more than touchEvery behind, so a page that changes nothing (the common case) writes nothing;
+// the price is that the idle timeout is kept to within touchEvery.
+func (a *App) touchSession(ctx context.Context) {
+	if a.sessions.Status(ctx) == scs.Destroyed || len(a.sessions.Keys(ctx)) == 0 {
+		return // nothing worth keeping, e.g. a signed-out visitor's redirect
+	}
+	now := a.now()
+	absolute := time.Unix(a.sessions.GetInt64(ctx, keyAbsoluteExpiry), 0)
+	if !a.sessions.Exists(ctx, keyAbsoluteExpiry) {
+		absolute = now.Add(a.cfg.SessionLifetime)
+		a.sessions.Put(ctx, keyAbsoluteExpiry, absolute.Unix())
+	}
+	want := now.Add(a.cfg.SessionIdleTimeout)
+	if absolute.Before(want) {
+		want = absolute
+	}
+	touchEvery := min(a.cfg.SessionIdleTimeout/10, time.Minute)
+	if a.sessions.Status(ctx) == scs.Modified || a.sessions.Deadline(ctx).Before(want.Add(-touchEvery)) {
+		a.sessions.SetDeadline(ctx, want)
+	}
 }
 
 func (a *App) storeProblem(err error, op string) problem {

@@ -15,6 +15,9 @@ const (
 	keyClaims     = "claims"      // []byte: the ID token's claims as JSON (the tutorial's session["user"])
 	keyAccount    = "account"     // string: MSAL's home account ID for silent token calls
 	keyTokenCache = "token_cache" // []byte: the serialized MSAL token cache
+	// keyAbsoluteExpiry is when the session ends however active it is (SESSION_LIFETIME), as
+	// Unix seconds; touchSession never moves the expiry past it.
+	keyAbsoluteExpiry = "absolute_expiry"
 
 	keyFlowLog        = "flow_log"         // []byte: JSON record of this sign-in's six steps, for /flow (flowlog.go)
 	keyFlowLogPending = "flow_log_pending" // []byte: records of sign-ins started and not finished
