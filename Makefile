@@ -68,7 +68,7 @@ lint:
 	@out=$$($(GO) run $(GOVULNCHECK) ./... 2>&1); code=$$?; echo "$$out"; \
 	if [ $$code -eq 0 ]; then exit 0; fi; \
 	if echo "$$out" | grep -q 'fetching vulnerabilities'; then \
-	  echo "govulncheck: NOT RUN: its vulnerability database (vuln.go.dev) cannot be reached from this machine"; exit 0; \
+	  echo "govulncheck: NOT RUN: its vulnerability database cannot be reached from this machine"; exit 0; \
 	fi; exit $$code
 
 clean:

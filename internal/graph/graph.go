@@ -32,7 +32,7 @@ type Result struct {
 }
 
 // ErrUnreachable means Graph could not be reached or did not answer before the deadline.
-var ErrUnreachable = errors.New("Microsoft Graph could not be reached")
+var ErrUnreachable = errors.New("graph: could not be reached")
 
 // Error is an error answer from Graph, in Graph's own shape.
 type Error struct {

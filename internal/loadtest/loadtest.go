@@ -26,9 +26,11 @@ type Options struct {
 	Concurrency int           // clients sending requests at once (default: one per user)
 	Duration    time.Duration // how long to drive traffic once everyone is signed in (default 3s)
 	// RefreshEvery is how long an access token is used before MSAL refreshes it: the emulator
-	// issues tokens living 5 minutes (MSAL's early-expiry margin) plus this (default 10s).
+	// issues tokens living 5 minutes (MSAL's early-expiry margin) plus this (default 1s). Keep
+	// it well under a session's life (about Users/throughput/SignOutRate), or sign-outs renew
+	// the tokens before they ever need refreshing.
 	RefreshEvery time.Duration
-	// SignOutRate is the share of actions that sign the user out and back in (default 0.02).
+	// SignOutRate is the share of actions that sign the user out and back in (default 0.005).
 	SignOutRate float64
 	Seed        uint64 // for the mix of actions (default 1)
 
@@ -56,13 +58,13 @@ func (o *Options) defaults() error {
 		o.Duration = 3 * time.Second
 	}
 	if o.RefreshEvery <= 0 {
-		o.RefreshEvery = 10 * time.Second
+		o.RefreshEvery = time.Second
 	}
 	if o.SignOutRate < 0 || o.SignOutRate > 1 {
 		return fmt.Errorf("sign-out rate %v: want 0..1", o.SignOutRate)
 	}
 	if o.SignOutRate == 0 {
-		o.SignOutRate = 0.02
+		o.SignOutRate = 0.005
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -91,7 +93,9 @@ type Report struct {
 	Elapsed   time.Duration // the timed run
 	Actions   map[string]*Stats
 	Refreshes int // /msal-demo answers whose token came from a refresh
-	Errors    []ErrorCount
+	// Counters of the in-process emulator: refresh_token and authorization_code grants.
+	RefreshGrants, CodeGrants int
+	Errors                    []ErrorCount
 	// Server-side log records at warn and error level (in-process only), with a few samples.
 	LogWarnings, LogErrors int
 	LogSamples             []string
@@ -364,6 +368,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	sort.Slice(r.Errors, func(i, j int) bool { return r.Errors[i].Count > r.Errors[j].Count })
 
 	if ip != nil {
+		c := ip.emu.Counters()
+		r.RefreshGrants, r.CodeGrants = c["token:refresh_token"], c["token:authorization_code"]
 		r.LogWarnings, r.LogErrors, r.LogSamples = ip.logs.snapshot()
 		progress("stopping the app and the emulator")
 		if err := ip.stop(); err != nil {
@@ -503,7 +509,8 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	if r.InProcess {
-		fmt.Fprintf(w, "\napp log: %d warnings, %d errors\n", r.LogWarnings, r.LogErrors)
+		fmt.Fprintf(w, "\nidentity provider: %d authorization-code grants, %d refresh-token grants\n", r.CodeGrants, r.RefreshGrants)
+		fmt.Fprintf(w, "app log: %d warnings, %d errors\n", r.LogWarnings, r.LogErrors)
 		for _, s := range r.LogSamples {
 			fmt.Fprintf(w, "  %s\n", s)
 		}

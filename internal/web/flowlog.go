@@ -72,6 +72,7 @@ func (a *App) recordLogin(ctx context.Context, f auth.Flow, authURL string) {
 // recordCallback completes the record of the sign-in that just succeeded: the callback's query
 // (step 4) and the token request and response (step 5) that rec captured.
 func (a *App) recordCallback(ctx context.Context, f auth.Flow, q url.Values, rec *auth.Recorder) {
+	a.sessions.Remove(ctx, keyFlowGraphDone) // a new sign-in: its step 6 is still to come
 	l := flowLog{State: f.State, LoginAt: f.Started.UTC()}
 	var rest []flowLog
 	for _, p := range a.pendingFlowLogs(ctx) {
@@ -103,6 +104,10 @@ func (a *App) recordCallback(ctx context.Context, f auth.Flow, q url.Values, rec
 // succeeded), and where its token came from. Later calls that change nothing are not recorded,
 // so /msal-demo does not rewrite the session on every visit.
 func (a *App) recordGraphCall(ctx context.Context, tok auth.Token, rec *auth.Recorder) {
+	// The common case, a later visit with a cached token, must not pay for decoding the record.
+	if tok.Source != "refresh" && a.sessions.GetBool(ctx, keyFlowGraphDone) {
+		return
+	}
 	l, ok := a.flowLog(ctx)
 	ex, called := rec.Last("graph")
 	if !ok || !called {
@@ -120,6 +125,9 @@ func (a *App) recordGraphCall(ctx context.Context, tok auth.Token, rec *auth.Rec
 		l.Origin = refreshOrigin(rec, a.now())
 	}
 	a.saveFlowLog(ctx, l)
+	if l.Graph != nil && l.Graph.Status == http.StatusOK && !a.sessions.GetBool(ctx, keyFlowGraphDone) {
+		a.sessions.Put(ctx, keyFlowGraphDone, true)
+	}
 }
 
 // recordRefresh notes that the session's access token now comes from a refresh.

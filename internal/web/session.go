@@ -22,6 +22,7 @@ const (
 	keyFlowLog        = "flow_log"         // []byte: JSON record of this sign-in's six steps, for /flow (flowlog.go)
 	keyFlowLogPending = "flow_log_pending" // []byte: records of sign-ins started and not finished
 	keyTokenFlash     = "token_flash"      // []byte: the result of "Refresh now", shown once on /token
+	keyFlowGraphDone  = "flow_graph_done"  // bool: step 6 of /flow is recorded; later cached calls skip the record
 )
 
 // maxPendingFlows lets a few tabs sign in at once without one tab's flow erasing another's.
