@@ -6,8 +6,10 @@ package stacktest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"html"
 	"io"
 	"log/slog"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/emulator"
+	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/web"
 )
 
@@ -305,3 +308,24 @@ func (b *SyncBuffer) String() string {
 
 // authCodeInLog matches a code= parameter or attribute (not error_code=).
 var authCodeInLog = regexp.MustCompile(`(^|[^_A-Za-z])code=`)
+
+// SessionValues reads c's session straight from the session folder (filesystem sessions), the way
+// the app stores it: under the SHA-256 of the cookie (scs's HashTokenInStore), in web.SessionCodec.
+func (h *Stack) SessionValues(c *http.Client) map[string]any {
+	h.t.Helper()
+	st, err := session.NewFileStore(h.Cfg.SessionDir, session.FileStoreOptions{SweepInterval: -1})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer st.Close()
+	sum := sha256.Sum256([]byte(h.SessionCookie(c)))
+	b, found, err := st.Find(base64.RawURLEncoding.EncodeToString(sum[:]))
+	if err != nil || !found {
+		h.t.Fatalf("session not found (%v)", err)
+	}
+	_, values, err := web.SessionCodec{}.Decode(b)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return values
+}

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,30 +9,14 @@ import (
 
 	"github.com/graphauth/graphauth/internal/auth"
 	"github.com/graphauth/graphauth/internal/emulator"
-	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/stacktest"
-	"github.com/graphauth/graphauth/internal/web"
 )
 
 // sessionOf reads the browser's session straight from the session folder: its user and its
 // serialized MSAL token cache.
 func sessionOf(t *testing.T, h *stacktest.Stack, c *http.Client) (user string, cache []byte) {
 	t.Helper()
-	st, err := session.NewFileStore(h.Cfg.SessionDir, session.FileStoreOptions{SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// The app stores sessions under the SHA-256 of the cookie (scs's HashTokenInStore).
-	sum := sha256.Sum256([]byte(h.SessionCookie(c)))
-	b, found, err := st.Find(base64.RawURLEncoding.EncodeToString(sum[:]))
-	if err != nil || !found {
-		t.Fatalf("session not found (%v)", err)
-	}
-	_, values, err := web.SessionCodec{}.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	values := h.SessionValues(c)
 	if id, ok := values["user"].(auth.Identity); ok {
 		user = id.Key()
 	}

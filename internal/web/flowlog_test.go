@@ -14,36 +14,14 @@ import (
 	"time"
 
 	"github.com/graphauth/graphauth/internal/emulator"
-	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/stacktest"
-	"github.com/graphauth/graphauth/internal/web"
 )
-
-// sessionValues reads the browser's session straight from the session folder.
-func sessionValues(t *testing.T, h *stacktest.Stack, c *http.Client) map[string]any {
-	t.Helper()
-	st, err := session.NewFileStore(h.Cfg.SessionDir, session.FileStoreOptions{SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sum := sha256.Sum256([]byte(h.SessionCookie(c)))
-	b, found, err := st.Find(base64.RawURLEncoding.EncodeToString(sum[:]))
-	if err != nil || !found {
-		t.Fatalf("session not found (%v)", err)
-	}
-	_, values, err := web.SessionCodec{}.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return values
-}
 
 // secretsOf lists every secret a page about this session must never show: the client secret,
 // and each token and refresh token in the session's MSAL cache.
 func secretsOf(t *testing.T, h *stacktest.Stack, c *http.Client) []string {
 	t.Helper()
-	cache, _ := sessionValues(t, h, c)["token_cache"].([]byte)
+	cache, _ := h.SessionValues(c)["token_cache"].([]byte)
 	var parsed map[string]map[string]struct {
 		Secret string `json:"secret"`
 	}
@@ -142,14 +120,14 @@ func TestFlowShowsThisSignInStepByStep(t *testing.T) {
 		t.Error("/flow shows the whole authorization code")
 	}
 	mustNotLeak(t, p, secretsOf(t, h, c), sent.Get("code_challenge"))
-	if _, ok := sessionValues(t, h, c)["flow_log_pending"]; ok {
+	if _, ok := h.SessionValues(c)["flow_log_pending"]; ok {
 		t.Error("a pending record is left after the only sign-in finished")
 	}
 	// Step 6 is the first Graph call: later ones (from the cache) leave the record alone, so
 	// /msal-demo does not rewrite the session on every visit.
-	before, _ := sessionValues(t, h, c)["flow_log"].([]byte)
+	before, _ := h.SessionValues(c)["flow_log"].([]byte)
 	h.Get(c, "/msal-demo")
-	if after, _ := sessionValues(t, h, c)["flow_log"].([]byte); string(after) != string(before) {
+	if after, _ := h.SessionValues(c)["flow_log"].([]byte); string(after) != string(before) {
 		t.Error("a second Graph call from the cache rewrote the record")
 	}
 }
@@ -235,7 +213,7 @@ func TestFlowRecordIsBounded(t *testing.T) {
 	for range 6 { // six tabs start signing in; only the last finishes
 		h.AuthorizeURL(c)
 	}
-	pending, _ := sessionValues(t, h, c)["flow_log_pending"].([]byte)
+	pending, _ := h.SessionValues(c)["flow_log_pending"].([]byte)
 	var entries []json.RawMessage
 	if err := json.Unmarshal(pending, &entries); err != nil || len(entries) != 3 {
 		t.Errorf("%d pending records (err %v), want 3", len(entries), err)
@@ -243,7 +221,7 @@ func TestFlowRecordIsBounded(t *testing.T) {
 	h.SignIn(c)
 	h.Get(c, "/msal-demo")
 	h.Post(stacktest.NoFollow(c), "/token", map[string]string{"Sec-Fetch-Site": "same-origin"})
-	values := sessionValues(t, h, c)
+	values := h.SessionValues(c)
 	rec, _ := values["flow_log"].([]byte)
 	if len(rec) == 0 || len(rec) > 8<<10 {
 		t.Errorf("the record is %d bytes, want 1..8192", len(rec))
