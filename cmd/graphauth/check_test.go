@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -22,16 +23,11 @@ import (
 
 // checkEnv is a good configuration for the emulator; override entries to break it.
 func checkEnv(t *testing.T, emu *emulator.Server, override map[string]string) func(string) string {
-	env := map[string]string{
-		"CLIENT_ID":          emulator.DemoClientID,
-		"CLIENT_SECRET":      emulator.DemoClientSecret,
-		"AUTHORITY":          emu.Authority(),
-		"INSTANCE_DISCOVERY": "false",
-		"EXTRA_CA_FILE":      emu.CAFile(),
-		"GRAPH_ENDPOINT":     emu.GraphMeURL(),
-		"SESSION_DIR":        t.TempDir(),
-		"OUTBOUND_TIMEOUT":   "3s",
-	}
+	env := emu.AppEnv()
+	maps.Copy(env, map[string]string{
+		"SESSION_DIR":      t.TempDir(),
+		"OUTBOUND_TIMEOUT": "3s",
+	})
 	for k, v := range override {
 		if v == "" {
 			delete(env, k)

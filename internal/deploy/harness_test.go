@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -130,21 +131,16 @@ func deploy(t *testing.T, o deployOpts) *deployment {
 	sessionDir := t.TempDir() // shared by the instances when SESSION_TYPE is filesystem
 
 	for i, ln := range lns {
-		vars := map[string]string{
-			"CLIENT_ID":          emulator.DemoClientID,
-			"CLIENT_SECRET":      emulator.DemoClientSecret,
-			"AUTHORITY":          emu.Authority(),
-			"INSTANCE_DISCOVERY": "false",
-			"EXTRA_CA_FILE":      emu.CAFile(),
-			"GRAPH_ENDPOINT":     emu.GraphMeURL(),
-			"HOST":               "127.0.0.1",
-			"PORT":               strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
-			"REDIRECT_URI":       publics[i] + "/getAToken",
-			"SESSION_DIR":        sessionDir,
-			"OUTBOUND_TIMEOUT":   "5s",
-			"LOG_FORMAT":         "json",
-			"LOG_LEVEL":          "debug",
-		}
+		vars := emu.AppEnv()
+		maps.Copy(vars, map[string]string{
+			"HOST":             "127.0.0.1",
+			"PORT":             strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
+			"REDIRECT_URI":     publics[i] + "/getAToken",
+			"SESSION_DIR":      sessionDir,
+			"OUTBOUND_TIMEOUT": "5s",
+			"LOG_FORMAT":       "json",
+			"LOG_LEVEL":        "debug",
+		})
 		if o.appTLS {
 			vars["TLS_CERT_FILE"], vars["TLS_KEY_FILE"] = certFile, keyFile
 		}

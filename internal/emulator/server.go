@@ -243,6 +243,17 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
+// AppEnv is EnvLines for the running server as a map: the variables an app needs to use this
+// emulator, for tests that start the app in-process.
+func (s *Server) AppEnv() map[string]string {
+	env := map[string]string{}
+	for _, line := range s.EnvLines(s.URL()) {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	return env
+}
+
 // EnvLines returns the settings an app needs to use this emulator, as KEY=VALUE lines, with
 // baseURL in place of URL() (so they can be printed before Start). They name the demo app
 // (DemoClientID) if it is configured, else the first app; its secret is a fake one.

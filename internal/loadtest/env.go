@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -123,17 +124,12 @@ func startInProcess(users int, sessionDir string) (*inProcess, error) {
 		return nil, err
 	}
 	ip := &inProcess{emu: emu, appURL: base, sessionDir: sessionDir, logs: newCountingHandler()}
-	vars := map[string]string{
-		"CLIENT_ID":          emulator.DemoClientID,
-		"CLIENT_SECRET":      emulator.DemoClientSecret,
-		"AUTHORITY":          emu.Authority(),
-		"INSTANCE_DISCOVERY": "false",
-		"EXTRA_CA_FILE":      emu.CAFile(),
-		"GRAPH_ENDPOINT":     emu.GraphMeURL(),
-		"HOST":               "127.0.0.1",
-		"PORT":               strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
-		"SESSION_DIR":        sessionDir,
-	}
+	vars := emu.AppEnv()
+	maps.Copy(vars, map[string]string{
+		"HOST":        "127.0.0.1",
+		"PORT":        strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
+		"SESSION_DIR": sessionDir,
+	})
 	cfg, err := config.Parse(func(k string) string { return vars[k] })
 	if err != nil {
 		ln.Close()

@@ -13,6 +13,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -84,21 +85,14 @@ func Start(t testing.TB, o Options) *Stack {
 	}
 	t.Cleanup(func() { _ = emu.Close() })
 
-	vars := map[string]string{
-		"CLIENT_ID":          emulator.DemoClientID,
-		"CLIENT_SECRET":      emulator.DemoClientSecret,
-		"AUTHORITY":          emu.Authority(),
-		"INSTANCE_DISCOVERY": "false",
-		"EXTRA_CA_FILE":      emu.CAFile(),
-		"GRAPH_ENDPOINT":     emu.GraphMeURL(),
-		"HOST":               "127.0.0.1",
-		"PORT":               strconv.Itoa(port),
-		"SESSION_DIR":        t.TempDir(),
-		"OUTBOUND_TIMEOUT":   "3s",
-	}
-	for k, v := range o.Env {
-		vars[k] = v
-	}
+	vars := emu.AppEnv()
+	maps.Copy(vars, map[string]string{
+		"HOST":             "127.0.0.1",
+		"PORT":             strconv.Itoa(port),
+		"SESSION_DIR":      t.TempDir(),
+		"OUTBOUND_TIMEOUT": "3s",
+	})
+	maps.Copy(vars, o.Env)
 	cfg, err := config.Parse(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)

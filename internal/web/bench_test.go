@@ -28,6 +28,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -100,12 +101,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	e.roots.AppendCertsFromPEM(emuCA)
 	e.roots.AppendCertsFromPEM(stubCA)
 
-	vars := map[string]string{
-		"CLIENT_ID": emulator.DemoClientID, "CLIENT_SECRET": emulator.DemoClientSecret,
-		"AUTHORITY": e.emu.Authority(), "INSTANCE_DISCOVERY": "false", "EXTRA_CA_FILE": caFile,
-		"GRAPH_ENDPOINT": stub.URL + "/v1.0/me", "HOST": "127.0.0.1",
+	vars := e.emu.AppEnv()
+	maps.Copy(vars, map[string]string{
+		"EXTRA_CA_FILE": caFile, "GRAPH_ENDPOINT": stub.URL + "/v1.0/me", "HOST": "127.0.0.1",
 		"PORT": strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "SESSION_DIR": b.TempDir(),
-	}
+	})
 	if e.cfg, err = config.Parse(func(k string) string { return vars[k] }); err != nil {
 		b.Fatal(err)
 	}
