@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 )
 
 func TestChallengeIsRFC7636S256(t *testing.T) {
@@ -231,4 +233,40 @@ func FuzzDecodeJWTPayload(f *testing.F) {
 			t.Fatalf("error not wrapped as ErrIDToken: %v", err)
 		}
 	})
+}
+
+// Within one lending of a client, MSAL's second Replace (Account, then AcquireTokenSilent) does
+// not parse the same cache again; any other store, or a new lending, parses it.
+func TestSessionCacheParsedOncePerLending(t *testing.T) {
+	var sc sessionCache
+	tc := &TokenCache{Data: []byte(`{"a":1}`)}
+	ctx := withCache(context.Background(), tc)
+	u, other := &recordingUnmarshaler{}, &recordingUnmarshaler{}
+	for _, target := range []*recordingUnmarshaler{u, u, other} {
+		if err := sc.Replace(ctx, target, ReplaceHintsZero()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(u.got) != 1 || len(other.got) != 1 {
+		t.Fatalf("Unmarshal calls: same store %d, other store %d; want 1 and 1", len(u.got), len(other.got))
+	}
+	// A new lending must load the cache again: the store may hold another session by then.
+	c, err := New(Settings{Authority: "https://127.0.0.1:1/tenant", ClientID: "client-1", ClientSecret: "s",
+		PoolSize: 1}, http.DefaultClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.loadedInto = u
+	err = c.with(context.Background(), tc, func(ctx context.Context, _ *confidential.Client) error {
+		if tc.loadedInto != nil {
+			t.Error("a new lending kept the previous lending's loaded mark")
+		}
+		return sc.Replace(ctx, u, ReplaceHintsZero())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.got) != 2 {
+		t.Errorf("Unmarshal calls after a new lending: %d, want 2", len(u.got))
+	}
 }

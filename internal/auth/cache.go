@@ -13,6 +13,12 @@ import (
 type TokenCache struct {
 	Data    []byte
 	Changed bool
+
+	// loadedInto is the MSAL store that holds Data right now, so a second call within the same
+	// lending of a pooled client (Account, then AcquireTokenSilent) does not parse the cache
+	// again. Client.with clears it every time it lends a client: a store another request used
+	// since then never counts as loaded.
+	loadedInto cache.Unmarshaler
 }
 
 type cacheKey struct{}
@@ -27,17 +33,24 @@ func withCache(ctx context.Context, tc *TokenCache) context.Context {
 type sessionCache struct{}
 
 func (sessionCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	tc, _ := ctx.Value(cacheKey{}).(*TokenCache)
+	if tc != nil && tc.loadedInto != nil && tc.loadedInto == u {
+		return nil // this lending already loaded exactly this session's cache into u
+	}
 	data := []byte("{}")
-	if tc, _ := ctx.Value(cacheKey{}).(*TokenCache); tc != nil && len(tc.Data) > 0 {
+	if tc != nil && len(tc.Data) > 0 {
 		data = tc.Data
 	}
-	// Always unmarshal, even an empty cache: MSAL keeps the previous call's tokens in memory
-	// otherwise, and the next Export would write them into this session (a cross-user leak).
+	// Otherwise always unmarshal, even an empty cache: MSAL keeps the previous call's tokens in
+	// memory otherwise, and the next Export would write them into this session (a cross-user leak).
 	if err := u.Unmarshal(data); err != nil {
 		// A damaged cache is not fatal: start empty, the user signs in again.
 		if err2 := u.Unmarshal([]byte("{}")); err2 != nil {
 			return fmt.Errorf("token cache: reset: %w", err2)
 		}
+	}
+	if tc != nil {
+		tc.loadedInto = u
 	}
 	return nil
 }

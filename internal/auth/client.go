@@ -129,6 +129,9 @@ func (c *Client) with(ctx context.Context, cache *TokenCache, fn func(context.Co
 			return err
 		}
 	}
+	if cache != nil {
+		cache.loadedInto = nil // whatever this cache was loaded into before may hold another session now
+	}
 	return fn(withCache(ctx, cache), cl)
 }
 
