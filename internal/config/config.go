@@ -40,9 +40,16 @@ type Config struct {
 	SessionSweepInterval time.Duration
 
 	GraphEndpoint string // https://graph.microsoft.com/v1.0/me
-	Host          string // interface to listen on
-	Port          int
-	RedirectURI   string // the registered redirect URI; decides the public origin of the app
+
+	// NotesScopes are asked for incrementally, on the first visit to /notes (not at sign-in).
+	NotesScopes []string
+	// OneNoteRequestsPerMinute and OneNoteConcurrency are Graph's OneNote budget per user and
+	// app; every OneNote call the app makes for a user (pages and exports) shares it.
+	OneNoteRequestsPerMinute int
+	OneNoteConcurrency       int
+	Host                     string // interface to listen on
+	Port                     int
+	RedirectURI              string // the registered redirect URI; decides the public origin of the app
 
 	InstanceDiscovery bool   // false for a custom authority host (the local emulator, ADFS-like hosts)
 	ExtraCAFile       string // PEM CA certificates trusted in addition to the system's
@@ -69,6 +76,9 @@ const (
 	DefaultSessionLifetime = 24 * time.Hour
 	DefaultSweepInterval   = 5 * time.Minute
 	DefaultOutboundTimeout = 10 * time.Second
+	DefaultNotesScope      = "Notes.Read"
+	DefaultOneNoteRPM      = 120 // Graph: 120 OneNote requests a minute per user and app
+	DefaultOneNoteAtOnce   = 5   // Graph: 5 concurrent OneNote requests per user and app
 )
 
 // Problem is one bad or missing variable, with what to do about it.
@@ -155,6 +165,9 @@ func Parse(get Getenv) (Config, error) {
 	}
 
 	c.Scopes = SplitList(or(get("SCOPE"), DefaultScope))
+	c.NotesScopes = SplitList(or(get("NOTES_SCOPE"), DefaultNotesScope))
+	c.OneNoteRequestsPerMinute = positiveInt(get, "ONENOTE_REQUESTS_PER_MINUTE", DefaultOneNoteRPM, bad)
+	c.OneNoteConcurrency = positiveInt(get, "ONENOTE_CONCURRENCY", DefaultOneNoteAtOnce, bad)
 
 	c.Port = DefaultPort
 	if v := get("PORT"); v != "" {
@@ -446,4 +459,24 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// positiveInt reads a whole number >= 1, or def when unset.
+func positiveInt(get Getenv, name string, def int, bad func(v, format string, args ...any)) int {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		bad(name, "%q is not a whole number of at least 1: e.g. %s=%d", v, name, def)
+		return def
+	}
+	return n
+}
+
+// GraphBase is Graph's versioned root derived from GRAPH_ENDPOINT (its /me removed), e.g.
+// https://graph.microsoft.com/v1.0: the OneNote API lives under it.
+func (c Config) GraphBase() string {
+	return strings.TrimSuffix(strings.TrimRight(c.GraphEndpoint, "/"), "/me")
 }
