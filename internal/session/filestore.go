@@ -3,6 +3,7 @@
 package session
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -146,16 +147,25 @@ func NewFileStore(dir string, opts FileStoreOptions) (*FileStore, error) {
 
 // ensureDir creates the directory if needed and makes sure it is a directory
 // with mode 0700 (MkdirAll's mode is reduced by the umask, so set it again).
+//
+// It refuses a directory that is a symlink or belongs to another user: whoever controls it could
+// point the store elsewhere or read and replace sessions.
 func (s *FileStore) ensureDir() error {
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
 		return err
 	}
-	info, err := os.Stat(s.dir)
+	info, err := os.Lstat(s.dir)
 	if err != nil {
 		return err
 	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symlink: give SESSION_DIR as the real directory, owned by this user", s.dir)
+	}
 	if !info.IsDir() {
 		return fmt.Errorf("%s is not a directory", s.dir)
+	}
+	if uid, ok := ownerOf(info); ok && uid != os.Getuid() {
+		return fmt.Errorf("%s belongs to another user (uid %d, this process runs as %d): give SESSION_DIR a directory this user owns", s.dir, uid, os.Getuid())
 	}
 	if info.Mode().Perm() != dirMode {
 		s.logger.Info("session store: tightening directory permissions",
@@ -190,9 +200,40 @@ func isSessionName(name string) bool {
 
 // lockFor returns the stripe lock for a file name made by fileName.
 func (s *FileStore) lockFor(name string) *sync.Mutex {
+	return &s.locks[stripe(name)]
+}
+
+func stripe(name string) byte {
 	var b [1]byte
 	_, _ = hex.Decode(b[:], []byte(name[:2]))
-	return &s.locks[b[0]]
+	return b[0]
+}
+
+// lock takes the stripe lock of the file name and, where the system has them, the same stripe of
+// the directory's advisory lock file, which other processes sharing the directory take too. It
+// returns the function that releases both.
+func (s *FileStore) lock(name string) (unlock func(), err error) {
+	mu := s.lockFor(name)
+	mu.Lock()
+	release, err := lockStripe(s.dir, stripe(name))
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	return func() { release(); mu.Unlock() }, nil
+}
+
+// checkCond reports ErrSessionGone when path's existence does not match the commit condition.
+func checkCond(path string, cond commitCond) error {
+	_, err := os.Lstat(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if exists != (cond == condExists) {
+		return ErrSessionGone
+	}
+	return nil
 }
 
 func (s *FileStore) step(name string) error {
@@ -226,13 +267,21 @@ func (s *FileStore) Find(token string) (b []byte, found bool, err error) {
 // same directory, which is then renamed over the session file. On failure the
 // temporary file is removed and the previous version, if any, is untouched.
 func (s *FileStore) Commit(token string, b []byte, expiry time.Time) error {
-	if err := s.commit(token, b, expiry); err != nil {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+// CommitCtx is Commit with the condition IfExists or IfNew taken from ctx: the check that the
+// file is (or is not) there and the rename are one step against Delete, under the file's stripe
+// lock and an advisory lock that other processes (and other FileStores) sharing the directory
+// take too. A condition that fails returns ErrSessionGone and writes nothing.
+func (s *FileStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if err := s.commit(token, b, expiry, condOf(ctx)); err != nil {
 		return fmt.Errorf("session store: commit: %w", err)
 	}
 	return nil
 }
 
-func (s *FileStore) commit(token string, b []byte, expiry time.Time) (err error) {
+func (s *FileStore) commit(token string, b []byte, expiry time.Time, cond commitCond) (err error) {
 	if uint64(len(b)) > math.MaxUint32 {
 		return fmt.Errorf("session data of %d bytes is too large", len(b))
 	}
@@ -273,13 +322,18 @@ func (s *FileStore) commit(token string, b []byte, expiry time.Time) (err error)
 		return err
 	}
 
-	mu := s.lockFor(name)
-	mu.Lock()
+	unlock, err := s.lock(name)
+	if err != nil {
+		return err
+	}
 	err = s.step("rename")
+	if err == nil && cond != condNone {
+		err = checkCond(filepath.Join(s.dir, name), cond)
+	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(s.dir, name))
 	}
-	mu.Unlock()
+	unlock()
 	if err != nil {
 		return err
 	}
@@ -310,7 +364,13 @@ func (s *FileStore) createTemp() (*os.File, error) {
 
 // Delete removes token's session. A session that does not exist is not an error.
 func (s *FileStore) Delete(token string) error {
-	err := os.Remove(filepath.Join(s.dir, fileName(token)))
+	name := fileName(token)
+	unlock, err := s.lock(name)
+	if err != nil {
+		return fmt.Errorf("session store: delete: %w", err)
+	}
+	err = os.Remove(filepath.Join(s.dir, name))
+	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -426,9 +486,11 @@ func (s *FileStore) sweepEntry(e fs.DirEntry, now time.Time) (removed bool, err 
 		_ = s.step("sweep-recheck")
 		// Look again under the lock Commit takes for its rename, so a session
 		// committed since the first look is kept.
-		mu := s.lockFor(name)
-		mu.Lock()
-		defer mu.Unlock()
+		unlock, err := s.lock(name)
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
 		if dead, err := fileIsDead(path, now); !dead || err != nil {
 			return false, err
 		}

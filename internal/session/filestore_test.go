@@ -59,7 +59,9 @@ func dirNames(t testing.TB, dir string) []string {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if e.Name() != lockFileName { // the advisory lock of conditional commits
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 )
 
 // Options picks and configures the session store (SESSION_TYPE).
@@ -20,6 +19,8 @@ type Options struct {
 	// Logger receives the stores' warnings (a store down at start-up, sweep failures); nil
 	// discards them. Tokens, passwords and session IDs are never logged.
 	Logger *slog.Logger
+	// Keys, when set, seal every record (Sealed). The app always sets them.
+	Keys *Keys
 	// Timeout bounds each call to a shared store's server (connect, read, write, query);
 	// 0 means DefaultStoreTimeout.
 	Timeout time.Duration
@@ -34,8 +35,17 @@ type Store struct {
 	Close func() error
 }
 
-// Open builds the store named by o.Type.
+// Open builds the store named by o.Type, sealed with o.Keys when they are set.
 func Open(ctx context.Context, o Options) (*Store, error) {
+	s, err := open(ctx, o)
+	if err != nil || o.Keys == nil {
+		return s, err
+	}
+	s.Store = Sealed(s.Store, o.Keys)
+	return s, nil
+}
+
+func open(ctx context.Context, o Options) (*Store, error) {
 	switch o.Type {
 	case "", "filesystem":
 		fs, err := NewFileStore(o.Dir, FileStoreOptions{SweepInterval: o.SweepInterval, Logger: o.Logger})
@@ -44,8 +54,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		}
 		return &Store{Store: fs, Ping: func(context.Context) error { return fs.Ping() }, Close: fs.Close}, nil
 	case "memory":
-		m := memstore.New()
-		return &Store{Store: m, Ping: func(context.Context) error { return nil }, Close: func() error { return nil }}, nil
+		return &Store{Store: NewMemoryStore(), Ping: func(context.Context) error { return nil }, Close: func() error { return nil }}, nil
 	}
 	return openShared(ctx, o)
 }

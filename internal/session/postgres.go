@@ -166,6 +166,33 @@ func (s *postgresStore) Commit(token string, b []byte, expiry time.Time) error {
 	return nil
 }
 
+// CommitCtx is Commit with the condition IfExists or IfNew from ctx: an UPDATE of a row that is
+// still there (and not expired), or an INSERT that does nothing if the token has a row. Either
+// is one statement, so a Delete can never fall between the check and the write.
+func (s *postgresStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	cond := condOf(ctx)
+	if cond == condNone {
+		return s.Commit(token, b, expiry)
+	}
+	if err := s.ensureSchema(ctx); err != nil {
+		return fmt.Errorf("session store: postgres: commit: %w", err)
+	}
+	q := `UPDATE ` + PostgresTable + ` SET data = $2, expiry = $3 WHERE token = $1 AND expiry > current_timestamp`
+	if cond == condNew {
+		q = `INSERT INTO ` + PostgresTable + ` (token, data, expiry) VALUES ($1, $2, $3) ON CONFLICT (token) DO NOTHING`
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	res, err := s.db.ExecContext(qctx, q, token, b, expiry.UTC())
+	if err != nil {
+		return fmt.Errorf("session store: postgres: commit: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrSessionGone
+	}
+	return nil
+}
+
 func (s *postgresStore) Delete(token string) error {
 	if err := s.ensureSchema(context.Background()); err != nil {
 		return fmt.Errorf("session store: postgres: delete: %w", err)

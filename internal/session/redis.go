@@ -103,6 +103,39 @@ func (s *redisStore) Commit(token string, b []byte, expiry time.Time) error {
 	return nil
 }
 
+// CommitCtx is Commit with the condition IfExists or IfNew from ctx, as one SET with XX (only
+// over a key that exists) or NX (only a new key) and PXAT: Redis does the check and the write in
+// one step, so a Delete can never fall between them.
+func (s *redisStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	cond := condOf(ctx)
+	if cond == condNone {
+		return s.Commit(token, b, expiry)
+	}
+	flag := "XX"
+	if cond == condNew {
+		flag = "NX"
+	}
+	set := func() (any, error) {
+		c, err := s.pool.GetContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.Do("SET", RedisKeyPrefix+token, b, "PXAT", max(expiry.UnixMilli(), 1), flag)
+	}
+	reply, err := set()
+	if staleConn(err) {
+		reply, err = set()
+	}
+	if err != nil {
+		return fmt.Errorf("session store: redis: commit: %w", err)
+	}
+	if reply == nil {
+		return ErrSessionGone
+	}
+	return nil
+}
+
 func (s *redisStore) Delete(token string) error {
 	err := s.rs.Delete(token)
 	if staleConn(err) {

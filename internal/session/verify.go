@@ -38,6 +38,8 @@ func VerifyDir(dir string) (DirReport, error) {
 		switch {
 		case strings.HasPrefix(name, tempPrefix) && e.Type().IsRegular():
 			r.Temp++
+		case name == lockFileName:
+			// the advisory lock file of conditional commits
 		case isSessionName(name) && e.Type().IsRegular():
 			data, err := os.ReadFile(filepath.Join(dir, name))
 			if errors.Is(err, fs.ErrNotExist) {

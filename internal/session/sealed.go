@@ -1,0 +1,107 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// Sealed wraps a store so that every record it keeps is sealed with keys (AES-256-GCM): a leaked
+// file, Redis value or PostgreSQL row gives away no token, and a record is bound to the key the
+// store keeps it under. scs hands stores the SHA-256 of the session ID (HashTokenInStore), so
+// that hash is the additional data: a record copied under another session's key, or planted by
+// someone without the keys, does not open, and Find reports it as not found.
+//
+// The wrapper keeps the inner store's IterableStore and passes the commit condition (IfExists,
+// IfNew) through to it.
+func Sealed(store scs.Store, keys *Keys) scs.Store {
+	s := &sealedStore{inner: store, keys: keys}
+	if it, ok := store.(scs.IterableStore); ok {
+		return &sealedIterable{sealedStore: s, it: it}
+	}
+	return s
+}
+
+var (
+	_ scs.Store         = (*sealedStore)(nil)
+	_ scs.CtxStore      = (*sealedStore)(nil)
+	_ scs.IterableStore = (*sealedIterable)(nil)
+)
+
+type sealedStore struct {
+	inner scs.Store
+	keys  *Keys
+}
+
+// recordAD binds a sealed record to the key it is stored under.
+func recordAD(token string) []byte { return []byte("graphauth session record\x00" + token) }
+
+func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byte, bool, error) {
+	if err != nil || !found {
+		return nil, false, err
+	}
+	p, err := s.keys.Open(b, recordAD(token))
+	if err != nil {
+		return nil, false, nil // planted, swapped, damaged or sealed with a retired key: no session
+	}
+	return p, true, nil
+}
+
+func (s *sealedStore) Find(token string) ([]byte, bool, error) {
+	b, found, err := s.inner.Find(token)
+	return s.open(token, b, found, err)
+}
+
+func (s *sealedStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	if c, ok := s.inner.(interface {
+		FindCtx(context.Context, string) ([]byte, bool, error)
+	}); ok {
+		b, found, err := c.FindCtx(ctx, token)
+		return s.open(token, b, found, err)
+	}
+	return s.Find(token)
+}
+
+func (s *sealedStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+func (s *sealedStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	sealed := s.keys.Seal(b, recordAD(token))
+	if c, ok := s.inner.(ctxCommitter); ok {
+		return c.CommitCtx(ctx, token, sealed, expiry)
+	}
+	return s.inner.Commit(token, sealed, expiry)
+}
+
+func (s *sealedStore) Delete(token string) error { return s.inner.Delete(token) }
+
+func (s *sealedStore) DeleteCtx(ctx context.Context, token string) error {
+	if c, ok := s.inner.(interface {
+		DeleteCtx(context.Context, string) error
+	}); ok {
+		return c.DeleteCtx(ctx, token)
+	}
+	return s.inner.Delete(token)
+}
+
+type sealedIterable struct {
+	*sealedStore
+	it scs.IterableStore
+}
+
+// All opens every record; those that do not open are left out.
+func (s *sealedIterable) All() (map[string][]byte, error) {
+	all, err := s.it.All()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(all))
+	for token, b := range all {
+		if p, err := s.keys.Open(b, recordAD(token)); err == nil {
+			out[token] = p
+		}
+	}
+	return out, nil
+}
