@@ -7,6 +7,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/joho/godotenv"
 )
 
@@ -35,6 +37,13 @@ type Config struct {
 	DatabaseURL        string // for SESSION_TYPE=postgres
 	SessionIdleTimeout time.Duration
 	SessionLifetime    time.Duration
+	// SessionKeys seal every stored session (AES-256-GCM): the first seals, all open
+	// (SESSION_KEY or SESSION_KEY_FILE, 64 hex characters each, comma separated). Empty only on a
+	// loopback host, where the app makes a key for the process. Never logged.
+	SessionKeys [][]byte
+	// SessionStoreInsecure allows a Redis or PostgreSQL on another host without TLS
+	// (SESSION_STORE_INSECURE_TRANSPORT=1).
+	SessionStoreInsecure bool
 	// SessionSweepInterval is how often expired sessions are deleted from the file store or
 	// PostgreSQL in the background (Redis expires them itself).
 	SessionSweepInterval time.Duration
@@ -164,6 +173,23 @@ func Parse(get Getenv) (Config, error) {
 		}
 	}
 
+	if v, err := valueOrFile(get, "SESSION_KEY"); err != nil {
+		bad("SESSION_KEY_FILE", "%v", err)
+	} else if v != "" {
+		keys, msg := parseSessionKeys(v)
+		if msg != "" {
+			bad("SESSION_KEY", "%s", msg)
+		}
+		c.SessionKeys = keys
+	}
+	if v := get(InsecureStoreVar); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(InsecureStoreVar, "%q is not true or false: set it to 1 only to allow a session store on another host without TLS", v)
+		}
+		c.SessionStoreInsecure = b
+	}
+
 	c.Scopes = SplitList(or(get("SCOPE"), DefaultScope))
 	c.NotesScopes = SplitList(or(get("NOTES_SCOPE"), DefaultNotesScope))
 	c.OneNoteRequestsPerMinute = positiveInt(get, "ONENOTE_REQUESTS_PER_MINUTE", DefaultOneNoteRPM, bad)
@@ -229,7 +255,13 @@ func Parse(get Getenv) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
-	c.AllowedTenants = SplitList(get("ALLOWED_TENANTS"))
+	for _, t := range SplitList(get("ALLOWED_TENANTS")) {
+		if !IsGUID(t) {
+			bad("ALLOWED_TENANTS", "%q is not a tenant ID: list Directory (tenant) IDs, GUIDs like 00000000-0000-0000-0000-000000000000", t)
+			continue
+		}
+		c.AllowedTenants = append(c.AllowedTenants, strings.ToLower(t)) // compared case-insensitively
+	}
 
 	probs = append(probs, c.Check()...)
 	if len(probs) > 0 {
@@ -292,6 +324,12 @@ func (c Config) Check() []Problem {
 		bad("SESSION_TYPE", "%q is not supported: use filesystem (the default), memory, redis or postgres", c.SessionType)
 	}
 
+	if len(c.SessionKeys) == 0 && !c.Loopback() {
+		bad("SESSION_KEY", "missing: sessions hold users' tokens and are sealed with this key; make one with `openssl rand -hex 32` and give every instance the same (or SESSION_KEY_FILE with its path)")
+	}
+	if msg := c.checkStoreTransport(); msg != "" {
+		bad(InsecureStoreVar, "%s", msg)
+	}
 	if msg := checkRedirectURI(c.RedirectURI); msg != "" {
 		bad("REDIRECT_URI", "%s", msg)
 	}
@@ -317,6 +355,80 @@ func (c Config) Check() []Problem {
 		bad("LOG_LEVEL", "%q: use debug, info, warn or error", c.LogLevel)
 	}
 	return probs
+}
+
+// InsecureStoreVar names the override that allows a non-loopback Redis or PostgreSQL without TLS.
+const InsecureStoreVar = "SESSION_STORE_INSECURE_TRANSPORT"
+
+// Loopback reports whether the app is only reachable from this machine: HOST and REDIRECT_URI's
+// host are both loopback. Only then may it run without SESSION_KEY (making one per process).
+func (c Config) Loopback() bool {
+	u, err := url.Parse(c.RedirectURI)
+	return err == nil && IsLoopbackHost(c.Host) && IsLoopbackHost(u.Hostname())
+}
+
+// Warnings are settings that work but deserve a line in the log at start-up.
+func (c Config) Warnings() []string {
+	var w []string
+	if u, err := url.Parse(c.Authority); err == nil && len(c.AllowedTenants) == 0 {
+		switch strings.ToLower(strings.Trim(u.Path, "/")) {
+		case "common", "organizations", "consumers":
+			w = append(w, "AUTHORITY is multi-tenant ("+strings.Trim(u.Path, "/")+") and ALLOWED_TENANTS is empty: "+
+				"any tenant's users can sign in; list the tenant IDs allowed in ALLOWED_TENANTS")
+		}
+	}
+	return w
+}
+
+// checkStoreTransport requires TLS to a Redis or PostgreSQL that is not on this machine: the
+// sessions are sealed, but the store's password and the session IDs' hashes travel too.
+func (c Config) checkStoreTransport() string {
+	if c.SessionStoreInsecure {
+		return ""
+	}
+	switch c.SessionType {
+	case "redis":
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || IsLoopbackHost(u.Hostname()) {
+			return "" // a bad URL is reported by the store with its own fix
+		}
+		if u.Scheme != "rediss" && u.Scheme != "valkeys" {
+			return "REDIS_URL points at another host without TLS: use rediss://, or set " + InsecureStoreVar + "=1 if the network is private and you accept that"
+		}
+	case "postgres":
+		pc, err := pgx.ParseConfig(c.DatabaseURL)
+		if err != nil {
+			return ""
+		}
+		if strings.HasPrefix(pc.Host, "/") || IsLoopbackHost(pc.Host) {
+			return ""
+		}
+		verified := pc.TLSConfig != nil && !pc.TLSConfig.InsecureSkipVerify
+		for _, f := range pc.Fallbacks {
+			verified = verified && f.TLSConfig != nil && !f.TLSConfig.InsecureSkipVerify
+		}
+		if !verified {
+			return "DATABASE_URL points at another host without a verified TLS connection: add sslmode=verify-full, or set " + InsecureStoreVar + "=1 if the network is private and you accept that"
+		}
+	}
+	return ""
+}
+
+// parseSessionKeys reads comma-separated 64-hex-character keys; the message never quotes one.
+func parseSessionKeys(v string) ([][]byte, string) {
+	var keys [][]byte
+	for i, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		k, err := hex.DecodeString(f)
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Sprintf("key %d is not 64 hex characters (32 random bytes): make one with `openssl rand -hex 32` (the value is not shown)", i+1)
+		}
+		keys = append(keys, k)
+	}
+	return keys, ""
 }
 
 // PublicOrigin is the scheme://host[:port] users reach the app at, taken from REDIRECT_URI.

@@ -179,6 +179,7 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 func TestHTTPSRedirectMeansSecure(t *testing.T) {
 	m := good()
 	m["REDIRECT_URI"] = "https://app.example.com/getAToken"
+	m["SESSION_KEY"] = testKey
 	c, err := Load(env(m), "")
 	if err != nil {
 		t.Fatal(err)
@@ -202,4 +203,139 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// testKey is a well-formed SESSION_KEY for these tests only (never a real one).
+var testKey = strings.Repeat("ab", 32)
+
+func problemsOf(t *testing.T, m map[string]string) string {
+	t.Helper()
+	_, err := Load(env(m), "")
+	var ve *ValidationError
+	if err == nil {
+		return ""
+	}
+	if !errors.As(err, &ve) {
+		t.Fatalf("not a ValidationError: %v", err)
+	}
+	return err.Error()
+}
+
+func TestSessionKey(t *testing.T) {
+	other := strings.Repeat("cd", 32)
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(other+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	public := func(kv ...string) map[string]string {
+		m := good()
+		m["HOST"], m["REDIRECT_URI"] = "0.0.0.0", "https://app.example.com/getAToken"
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	t.Run("loopback may go without", func(t *testing.T) {
+		c, err := Load(env(good()), "")
+		if err != nil || len(c.SessionKeys) != 0 || !c.Loopback() {
+			t.Fatalf("keys %d, loopback %v, err %v", len(c.SessionKeys), c.Loopback(), err)
+		}
+	})
+	t.Run("missing on a public host", func(t *testing.T) {
+		got := problemsOf(t, public())
+		if !strings.Contains(got, "SESSION_KEY: missing") || !strings.Contains(got, "openssl rand -hex 32") {
+			t.Errorf("problems = %s", got)
+		}
+		// HOST loopback but a public REDIRECT_URI (behind a proxy) is not loopback either.
+		m := public("HOST", "127.0.0.1")
+		if got := problemsOf(t, m); !strings.Contains(got, "SESSION_KEY") {
+			t.Errorf("a loopback HOST behind a public REDIRECT_URI went without a key: %q", got)
+		}
+	})
+	t.Run("rotation list and file", func(t *testing.T) {
+		c, err := Load(env(public("SESSION_KEY", testKey+", "+other)), "")
+		if err != nil || len(c.SessionKeys) != 2 || c.SessionKeys[0][0] != 0xab {
+			t.Fatalf("keys %d, err %v", len(c.SessionKeys), err)
+		}
+		c, err = Load(env(public("SESSION_KEY_FILE", keyFile)), "")
+		if err != nil || len(c.SessionKeys) != 1 || c.SessionKeys[0][0] != 0xcd {
+			t.Fatalf("from file: keys %d, err %v", len(c.SessionKeys), err)
+		}
+	})
+	t.Run("malformed, and never quoted", func(t *testing.T) {
+		for _, bad := range []string{"abc", testKey[:62], testKey + "00", strings.Repeat("zz", 32), testKey + ",xyz"} {
+			got := problemsOf(t, public("SESSION_KEY", bad))
+			if !strings.Contains(got, "SESSION_KEY: key") || strings.Contains(got, bad) || strings.Contains(got, testKey[:20]) {
+				t.Errorf("SESSION_KEY=%.8s...: %s", bad, got)
+			}
+		}
+	})
+}
+
+func TestSessionStoreTransport(t *testing.T) {
+	cases := []struct {
+		name string
+		kv   map[string]string
+		ok   bool
+	}{
+		{"redis loopback", map[string]string{"SESSION_TYPE": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}, true},
+		{"redis remote plain", map[string]string{"SESSION_TYPE": "redis", "REDIS_URL": "redis://:pw@cache.internal:6379/0"}, false},
+		{"redis remote TLS", map[string]string{"SESSION_TYPE": "redis", "REDIS_URL": "rediss://:pw@cache.internal:6380/0"}, true},
+		{"redis remote plain, overridden", map[string]string{"SESSION_TYPE": "redis", "REDIS_URL": "redis://cache.internal:6379/0", InsecureStoreVar: "1"}, true},
+		{"postgres loopback", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "postgres://u:p@localhost:5432/db"}, true},
+		{"postgres socket", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "host=/var/run/postgresql dbname=db"}, true},
+		{"postgres remote default sslmode", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "postgres://u:p@db.internal:5432/db"}, false},
+		{"postgres remote require", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "postgres://u:p@db.internal:5432/db?sslmode=require"}, false},
+		{"postgres remote verify-full", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "postgres://u:p@db.internal:5432/db?sslmode=verify-full"}, true},
+		{"postgres remote plain, overridden", map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL": "postgres://u:p@db.internal/db?sslmode=disable", InsecureStoreVar: "true"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := good()
+			for k, v := range tc.kv {
+				m[k] = v
+			}
+			got := problemsOf(t, m)
+			if tc.ok && got != "" {
+				t.Errorf("refused: %s", got)
+			}
+			if !tc.ok && !strings.Contains(got, InsecureStoreVar) {
+				t.Errorf("accepted without TLS (problems: %q)", got)
+			}
+			if strings.Contains(got, ":pw@") || strings.Contains(got, "u:p@") {
+				t.Errorf("the problem quotes the URL with its password: %s", got)
+			}
+		})
+	}
+}
+
+func TestAllowedTenants(t *testing.T) {
+	m := good()
+	m["AUTHORITY"] = "https://login.microsoftonline.com/organizations"
+	c, err := Load(env(m), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "ALLOWED_TENANTS") {
+		t.Errorf("multi-tenant without ALLOWED_TENANTS: warnings %q", w)
+	}
+	m["ALLOWED_TENANTS"] = "72F988BF-86F1-41AF-91AB-2D7CD011DB47, 00000000-0000-4000-8000-0000000e0001"
+	c, err = Load(env(m), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(c.AllowedTenants, " "), "72f988bf-86f1-41af-91ab-2d7cd011db47 00000000-0000-4000-8000-0000000e0001"; got != want {
+		t.Errorf("AllowedTenants = %q, want %q (lower case, compared case-insensitively)", got, want)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("warnings with ALLOWED_TENANTS set: %q", w)
+	}
+	m["ALLOWED_TENANTS"] = "contoso.onmicrosoft.com"
+	if got := problemsOf(t, m); !strings.Contains(got, "ALLOWED_TENANTS") || !strings.Contains(got, "GUID") {
+		t.Errorf("a domain name in ALLOWED_TENANTS: %q", got)
+	}
+	m = good() // a single-tenant authority: no warning
+	if c, _ := Load(env(m), ""); len(c.Warnings()) != 0 {
+		t.Errorf("single tenant: warnings %q", c.Warnings())
+	}
 }
