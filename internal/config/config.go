@@ -10,9 +10,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +62,13 @@ type Config struct {
 	Port                     int
 	RedirectURI              string // the registered redirect URI; decides the public origin of the app
 
+	// Exports of whole sections and notebooks: ExportDir is where a running export stages its
+	// zip (a 0700 directory of this user's), ExportRetention how long a finished zip is kept,
+	// ExportMaxBytes the largest zip an export may make.
+	ExportDir       string
+	ExportRetention time.Duration
+	ExportMaxBytes  int64
+
 	InstanceDiscovery bool   // false for a custom authority host (the local emulator, ADFS-like hosts)
 	ExtraCAFile       string // PEM CA certificates trusted in addition to the system's
 	OutboundTimeout   time.Duration
@@ -88,6 +97,9 @@ const (
 	DefaultNotesScope      = "Notes.Read"
 	DefaultOneNoteRPM      = 120 // Graph: 120 OneNote requests a minute per user and app
 	DefaultOneNoteAtOnce   = 5   // Graph: 5 concurrent OneNote requests per user and app
+
+	DefaultExportRetention = time.Hour // a finished export's zip is kept this long
+	DefaultExportMaxBytes  = 2 << 30   // 2 GiB
 )
 
 // Problem is one bad or missing variable, with what to do about it.
@@ -194,6 +206,16 @@ func Parse(get Getenv) (Config, error) {
 	c.NotesScopes = SplitList(or(get("NOTES_SCOPE"), DefaultNotesScope))
 	c.OneNoteRequestsPerMinute = positiveInt(get, "ONENOTE_REQUESTS_PER_MINUTE", DefaultOneNoteRPM, bad)
 	c.OneNoteConcurrency = positiveInt(get, "ONENOTE_CONCURRENCY", DefaultOneNoteAtOnce, bad)
+	c.ExportDir = or(get("EXPORT_DIR"), filepath.Join(os.TempDir(), "graphauth-exports"))
+	c.ExportMaxBytes = DefaultExportMaxBytes
+	if v := get("EXPORT_MAX_BYTES"); v != "" {
+		n, ok := parseBytes(v)
+		if !ok || n < 1<<20 {
+			bad("EXPORT_MAX_BYTES", "%q is not a size of at least 1MiB: write it like 2GiB, 500MiB or 1073741824", v)
+		} else {
+			c.ExportMaxBytes = n
+		}
+	}
 
 	c.Port = DefaultPort
 	if v := get("PORT"); v != "" {
@@ -227,6 +249,7 @@ func Parse(get Getenv) (Config, error) {
 		{"SESSION_LIFETIME", &c.SessionLifetime, DefaultSessionLifetime},
 		{"SESSION_SWEEP_INTERVAL", &c.SessionSweepInterval, DefaultSweepInterval},
 		{"OUTBOUND_TIMEOUT", &c.OutboundTimeout, DefaultOutboundTimeout},
+		{"EXPORT_RETENTION", &c.ExportRetention, DefaultExportRetention},
 	}
 	for _, d := range durations {
 		*d.dst = d.def
@@ -591,4 +614,24 @@ func positiveInt(get Getenv, name string, def int, bad func(v, format string, ar
 // https://graph.microsoft.com/v1.0: the OneNote API lives under it.
 func (c Config) GraphBase() string {
 	return strings.TrimSuffix(strings.TrimRight(c.GraphEndpoint, "/"), "/me")
+}
+
+// parseBytes reads a size in bytes, with an optional binary suffix: 1048576, 500MiB, 2GiB.
+func parseBytes(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
 }
