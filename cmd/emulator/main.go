@@ -6,6 +6,7 @@
 //
 //	emulator [-addr localhost:8443] [-state-dir .emulator] [-config file.json]
 //	         [-auto-approve USER] [-redirect-uri URI]... [-print-env] [-v]
+//	         [-onenote-rpm N] [-onenote-concurrency N] [-onenote-clock F] [-onenote-empty]
 //
 // At start it prints the authority, the Graph /me URL, the demo client ID, the CA file to
 // trust, and the lines to put in the app's .env. With -print-env it prints only those lines
@@ -58,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&redirectURIs, "redirect-uri", "the demo app's redirect `URI` (repeatable; replaces the default http://localhost:5000/getAToken)")
 	printEnv := fs.Bool("print-env", false, "print the app's KEY=VALUE settings and exit")
 	verbose := fs.Bool("v", false, "log every request")
+	oneNoteRPM := fs.Int("onenote-rpm", 0, "OneNote throttle: requests per minute per app and user (0: 120, negative: unlimited)")
+	oneNoteConc := fs.Int("onenote-concurrency", 0, "OneNote throttle: requests in flight per app and user (0: 5, negative: unlimited)")
+	oneNoteClock := fs.Float64("onenote-clock", 1, "OneNote throttle clock `speed` (100 makes its minute last 0.6 s)")
+	oneNoteEmpty := fs.Bool("onenote-empty", false, "start users with no OneNote notebooks instead of the demo ones")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -88,6 +93,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := applyDemoFlags(&cfg, redirectURIs, *autoApprove); err != nil {
 		return err
 	}
+	if *oneNoteClock <= 0 {
+		return fmt.Errorf("-onenote-clock %v: must be positive", *oneNoteClock)
+	}
+	cfg.OneNote.RequestsPerMinute, cfg.OneNote.Concurrency = *oneNoteRPM, *oneNoteConc
+	cfg.OneNote.ClockSpeed, cfg.OneNote.SkipDemoData = *oneNoteClock, *oneNoteEmpty
 
 	srv, err := emulator.New(cfg)
 	if err != nil {
@@ -149,6 +159,11 @@ func printBanner(w io.Writer, srv *emulator.Server, cfg emulator.Config) {
 	fmt.Fprintf(w, "Local identity emulator (NOT Microsoft: fake users, apps and tokens)\n\n")
 	fmt.Fprintf(w, "  Authority:  %s\n", srv.Authority())
 	fmt.Fprintf(w, "  Graph /me:  %s\n", srv.GraphMeURL())
+	fmt.Fprintf(w, "  OneNote:    %s/onenote/notebooks", srv.GraphMeURL())
+	if len(cfg.OneNote.NoOneNoteUsers) > 0 {
+		fmt.Fprintf(w, " (no OneNote for %s)", strings.Join(cfg.OneNote.NoOneNoteUsers, ", "))
+	}
+	fmt.Fprintln(w)
 	env := srv.EnvLines(srv.URL())
 	fmt.Fprintf(w, "  Client ID:  %s\n", strings.TrimPrefix(env[1], "CLIENT_ID="))
 	fmt.Fprintf(w, "  CA file:    %s\n", srv.CAFile())

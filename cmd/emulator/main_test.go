@@ -201,6 +201,7 @@ func TestRunErrors(t *testing.T) {
 		{"bad flag", []string{"-nope"}, "not defined"},
 		{"stray argument", []string{"extra"}, "unexpected"},
 		{"missing config", []string{"-config", "/nonexistent/emulator.json"}, "no such file"},
+		{"bad OneNote clock", []string{"-onenote-clock", "0", "-addr", "127.0.0.1:0"}, "onenote-clock"},
 		{"unknown auto-approve user", []string{"-auto-approve", "ghost@example.com", "-addr", "127.0.0.1:0"}, "AutoApproveUser"},
 	}
 	for _, tt := range tests {
@@ -211,6 +212,32 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestRunOneNoteFlags(t *testing.T) {
+	out, _, _ := startRun(t, "-addr", "127.0.0.1:0", "-state-dir", t.TempDir(),
+		"-onenote-rpm", "50", "-onenote-concurrency", "2", "-onenote-clock", "100", "-onenote-empty")
+	if !strings.Contains(out.String(), "/v1.0/me/onenote/notebooks") {
+		t.Errorf("banner lacks the OneNote URL:\n%s", out)
+	}
+	client := clientFor(t, envValue(out.String(), "EXTRA_CA_FILE"))
+	base := strings.TrimSuffix(envValue(out.String(), "AUTHORITY"), "/"+emulator.DefaultTenant)
+	resp, err := client.Get(base + "/_emulator/onenote/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("stats: %d", resp.StatusCode)
+	}
+	resp, err = client.Get(base + "/v1.0/me/onenote/notebooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("notebooks without a token: %d", resp.StatusCode)
 	}
 }
 

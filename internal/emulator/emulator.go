@@ -32,6 +32,20 @@
 // "code_seconds"}, 0 keeps a value), GET /_emulator/users, PUT /_emulator/users/{id} (a User
 // in Graph's JSON shape), POST /_emulator/revoke ({"user"}) and POST /_emulator/auto-approve
 // ({"client_id","user"}). Bodies must be application/json; other clients get 403.
+//
+// # OneNote
+//
+// Graph's OneNote read API (onenote*.go) is served under /v1.0/me/onenote/ and
+// /v1.0/users/{id or UPN}/onenote/ for the signed-in user, with a delegated token holding
+// Notes.Read, Notes.ReadWrite, Notes.Read.All or Notes.ReadWrite.All (else 403, code 40004):
+// notebooks, sectionGroups, sections, pages, their children, pages/{id}/content (output HTML)
+// and resources/{id}/$value. Every user gets demo notebooks on first use, except
+// Config.OneNote.NoOneNoteUsers (404, code 30108). Requests are throttled per app and user as
+// OneNote does (Config.OneNote; 429, code 20166, no Retry-After). Control API:
+// POST /_emulator/onenote/clock ({"speed"}), /fault-rates ({"p429","p503"}), /settings
+// ({"requestsPerMinute","concurrency","clockSpeed","tooManySectionsThreshold"}), /sections
+// ({"userID","notebook","section","pages","imagesPerPage"} -> {"id"}), /user ({"userID",
+// "clear","available"}), /reset-stats, and GET /_emulator/onenote/stats.
 package emulator
 
 import (
@@ -107,12 +121,18 @@ type Config struct {
 	// "" means a temporary directory removed by Close.
 	StateDir string
 	Logger   *slog.Logger // nil discards logs
+	// OneNote configures the emulated OneNote API: throttling, the 20266 threshold, users
+	// without OneNote, demo data.
+	OneNote OneNoteSettings
 }
 
 // Fault makes the next Count calls to an endpoint fail (see Server.FailNext).
 type Fault struct {
-	Endpoint string // "token", "graph", "authorize", "metadata" (also "keys", "logout")
-	Count    int    // next N calls (default 1)
+	// "token", "graph", "authorize", "metadata" (also "keys", "logout"), "onenote" (any OneNote
+	// request), "onenote:content" (page content) or "onenote:resource" (images, files). For
+	// OneNote, Error (or Code as a number) is OneNote's error code, e.g. "20166".
+	Endpoint string
+	Count    int // next N calls (default 1)
 	// Status is the HTTP status for token, graph, metadata and keys. For authorize the error is
 	// sent back as a redirect to redirect_uri with error and error_description.
 	Status     int
@@ -138,6 +158,8 @@ func DefaultConfig() Config {
 			DisplayName:            "graphauth demo",
 		}},
 		Users: DemoUsers(),
+		// The last demo user has no OneDrive for Business, hence no OneNote (error 30108).
+		OneNote: OneNoteSettings{NoOneNoteUsers: []string{DemoUsers()[2].ID}},
 	}
 }
 

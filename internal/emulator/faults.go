@@ -9,6 +9,7 @@ import (
 // faultEndpoints are the endpoints FailNext accepts.
 var faultEndpoints = map[string]bool{
 	"token": true, "graph": true, "authorize": true, "metadata": true, "keys": true, "logout": true,
+	"onenote": true, "onenote:content": true, "onenote:resource": true,
 }
 
 // FailNext makes the next f.Count calls (default 1) to f.Endpoint fail as f describes.
@@ -23,7 +24,7 @@ func (s *Server) FailNext(f Fault) {
 func (s *Server) failNext(f Fault) error {
 	f.Endpoint = strings.ToLower(strings.TrimSpace(f.Endpoint))
 	if !faultEndpoints[f.Endpoint] {
-		return fmt.Errorf("unknown fault endpoint %q (want token, graph, authorize, metadata, keys or logout)", f.Endpoint)
+		return fmt.Errorf("unknown fault endpoint %q (want token, graph, authorize, metadata, keys, logout, onenote, onenote:content or onenote:resource)", f.Endpoint)
 	}
 	if f.Count <= 0 {
 		f.Count = 1

@@ -18,7 +18,8 @@ var graphDelegatedScopes = canonicalMap(
 	"Mail.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.Read", "Calendars.ReadWrite",
 	"Contacts.Read", "Files.Read", "Files.ReadWrite", "Files.Read.All", "Files.ReadWrite.All",
 	"Sites.Read.All", "Group.Read.All", "GroupMember.Read.All", "People.Read", "Presence.Read",
-	"Tasks.ReadWrite", "Notes.Read", "Chat.Read", "Team.ReadBasic.All",
+	"Tasks.ReadWrite", "Notes.Read", "Notes.ReadWrite", "Notes.Read.All", "Notes.ReadWrite.All", "Notes.Create",
+	"Chat.Read", "Team.ReadBasic.All",
 )
 
 // meScopes are the delegated permissions that allow GET /me.
@@ -36,14 +37,19 @@ var appRoles = []string{"User.Read.All"}
 
 // scopeDescriptions are shown on the consent page.
 var scopeDescriptions = map[string]string{
-	"openid":             "Sign you in",
-	"profile":            "View your basic profile",
-	"email":              "View your email address",
-	"offline_access":     "Maintain access to data you have given it access to",
-	"user.read":          "Sign you in and read your profile",
-	"user.readwrite":     "Read and update your profile",
-	"user.readbasic.all": "Read all users' basic profiles",
-	"user.read.all":      "Read all users' full profiles",
+	"openid":              "Sign you in",
+	"profile":             "View your basic profile",
+	"email":               "View your email address",
+	"offline_access":      "Maintain access to data you have given it access to",
+	"user.read":           "Sign you in and read your profile",
+	"user.readwrite":      "Read and update your profile",
+	"user.readbasic.all":  "Read all users' basic profiles",
+	"user.read.all":       "Read all users' full profiles",
+	"notes.read":          "Read your OneNote notebooks",
+	"notes.readwrite":     "Read and write to your OneNote notebooks",
+	"notes.read.all":      "Read all OneNote notebooks that you can access",
+	"notes.readwrite.all": "Read and write all OneNote notebooks that you can access",
+	"notes.create":        "Create your OneNote notebooks",
 }
 
 func canonicalMap(names ...string) map[string]string {

@@ -24,6 +24,7 @@ type Server struct {
 	tempDir  bool // st.dir was created by New and is removed by Close
 	handler  http.Handler
 	pages    *pages
+	onenote  *oneNoteState
 	shutdown chan struct{} // closed by Close: ends injected delays
 
 	mu         sync.Mutex
@@ -107,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("emulator state dir %s: %w", dir, err)
 	}
+	s.onenote = newOneNoteState(cfg.OneNote, s.st)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -140,7 +142,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PUT /_emulator/users/{id}", s.loopbackOnly(s.handlePutUser))
 	mux.HandleFunc("POST /_emulator/revoke", s.loopbackOnly(s.handlePostRevoke))
 	mux.HandleFunc("POST /_emulator/auto-approve", s.loopbackOnly(s.handlePostAutoApprove))
-	return s.logRequests(mux)
+	mux.HandleFunc("POST /_emulator/onenote/clock", s.loopbackOnly(s.handleOneNoteClock))
+	mux.HandleFunc("POST /_emulator/onenote/fault-rates", s.loopbackOnly(s.handleOneNoteFaultRates))
+	mux.HandleFunc("POST /_emulator/onenote/settings", s.loopbackOnly(s.handleOneNoteSettings))
+	mux.HandleFunc("POST /_emulator/onenote/sections", s.loopbackOnly(s.handleOneNoteSections))
+	mux.HandleFunc("POST /_emulator/onenote/user", s.loopbackOnly(s.handleOneNoteUser))
+	mux.HandleFunc("GET /_emulator/onenote/stats", s.loopbackOnly(s.handleOneNoteStats))
+	mux.HandleFunc("POST /_emulator/onenote/reset-stats", s.loopbackOnly(s.handleOneNoteResetStats))
+	return s.logRequests(s.withOneNote(mux)) // OneNote's paths: onenote.go
 }
 
 // Start listens on addr (a loopback address such as "127.0.0.1:0" or "localhost:8443") and
