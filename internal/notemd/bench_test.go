@@ -1,0 +1,69 @@
+package notemd
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// benchPage generates a OneNote page of about size bytes: outlines of paragraphs with styled
+// spans, to-dos, nested lists, a table with images and some Consolas code.
+func benchPage(size int) []byte {
+	var b strings.Builder
+	b.WriteString(`<html lang="en-US"><head><title>Bench</title><meta http-equiv="Content-Type" content="text/html; charset=utf-8" /></head><body data-absolute-enabled="true" style="font-family:Calibri;font-size:11pt">`)
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, `<div data-id="o%d" style="position:absolute;left:48px;top:%dpx;width:624px">`, i, 10000-i*10)
+		fmt.Fprintf(&b, `<h2>Section %d</h2><p style="margin-top:0pt">Some <span style="font-weight:bold">bold</span> and <span style="font-style:italic">italic</span> text, a <a href="https://example.com/%d">link</a> and *stars*.</p>`, i, i)
+		b.WriteString(`<p data-tag="to-do">Task</p><p data-tag="to-do:completed">Done</p><p data-tag="important">Star</p>`)
+		b.WriteString(`<ul><li><span data-tag="to-do">a</span><ul><li>b</li><li>c<ul><li>d</li></ul></li></ul></li><li>e</li></ul>`)
+		fmt.Fprintf(&b, `<table style="border:1px solid"><tr><td>k</td><td>v</td></tr><tr><td><p>one</p><p>two</p></td><td><img src="https://graph.microsoft.com/v1.0/me/onenote/resources/0-i%d!1-x/$value" data-src-type="image/png" alt="pic" width="10" height="10" /></td></tr></table>`, i)
+		b.WriteString(`<p style="font-family:Consolas">if x {</p><p style="font-family:Consolas">&nbsp;&nbsp;y()</p><p style="font-family:Consolas">}</p></div>`)
+	}
+	b.WriteString(`</body></html>`)
+	return []byte(b.String())
+}
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"10KB", 10 << 10}, {"100KB", 100 << 10}, {"1MB", 1 << 20}}
+
+func BenchmarkMarkdown(b *testing.B) {
+	for _, s := range benchSizes {
+		page := benchPage(s.size)
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				if _, err := Markdown(page, resourceURL); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSanitize(b *testing.B) {
+	for _, s := range benchSizes {
+		page := benchPage(s.size)
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				if _, err := Sanitize(page, resourceURL); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestBenchPage keeps the generated page honest: it converts, and every outline survives.
+func TestBenchPage(t *testing.T) {
+	page := benchPage(10 << 10)
+	got, err := Markdown(page, resourceURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "## Section 0") || !strings.Contains(got, "- [ ] a\n  - b") {
+		t.Errorf("unexpected conversion:\n%s", got[:min(len(got), 600)])
+	}
+}

@@ -1,0 +1,307 @@
+package notemd
+
+import (
+	"bytes"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/JohannesKaufmann/html-to-markdown/v2/converter"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/marker"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/base"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/commonmark"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/strikethrough"
+	"github.com/JohannesKaufmann/html-to-markdown/v2/plugin/table"
+	"golang.org/x/net/html"
+)
+
+// Elements and attributes the rewriting (md_rewrite.go) leaves for the renderers below.
+const (
+	tagImage = "notemd-image" // alt, dest: ![alt](dest)
+	tagFile  = "notemd-file"  // dest: [children](dest)
+	attrTask = "data-notemd-task"
+)
+
+// mdConverter is built once: the converter keeps per-conversion state in its context, and its
+// renderers here read only the tree, so one converter serves concurrent calls.
+var mdConverter = sync.OnceValue(func() *converter.Converter {
+	conv := converter.NewConverter(converter.WithPlugins(
+		base.NewBasePlugin(),
+		commonmark.NewCommonmarkPlugin(
+			commonmark.WithListEndComment(false), // no "<!--THE END-->" between lists
+		),
+		strikethrough.NewStrikethroughPlugin(),
+		table.NewTablePlugin(
+			// A cell with several lines keeps them as <br />, instead of the table being
+			// given up (the plugin's default).
+			table.WithNewlineBehavior(table.NewlineBehaviorPreserve),
+			// OneNote tables have no <th>. Their first row is almost always the column
+			// names, and an empty header row renders as a blank bar above the table on
+			// GitHub and in Obsidian; promoting the first row loses nothing.
+			table.WithHeaderPromotion(true),
+			table.WithCellPaddingBehavior(table.CellPaddingBehaviorMinimal),
+		),
+	))
+	conv.Register.RendererFor(tagImage, converter.TagTypeInline, renderImage, converter.PriorityEarly)
+	conv.Register.RendererFor(tagFile, converter.TagTypeInline, renderFile, converter.PriorityEarly)
+	conv.Register.RendererFor("ul", converter.TagTypeBlock, renderList, converter.PriorityEarly)
+	conv.Register.RendererFor("ol", converter.TagTypeBlock, renderList, converter.PriorityEarly)
+	conv.Register.RendererFor("td", converter.TagTypeBlock, renderCell, converter.PriorityEarly)
+	conv.Register.RendererFor("th", converter.TagTypeBlock, renderCell, converter.PriorityEarly)
+	return conv
+})
+
+func markdown(p *page, link func(Resource) string) (string, error) {
+	rewriteForMarkdown(p, link)
+	if p.body.Parent != nil {
+		p.body.Parent.RemoveChild(p.body)
+	}
+	doc := element("html")
+	doc.AppendChild(p.body)
+	out, err := mdConverter().ConvertNode(doc)
+	if err != nil {
+		return "", err
+	}
+	return tidy(out), nil
+}
+
+// renderImage writes ![alt](dest). The alt text is escaped so that neither a bracket nor a
+// "|" (in a table cell) ends it early.
+func renderImage(ctx converter.Context, w converter.Writer, n *html.Node) converter.RenderStatus {
+	if prev := n.PrevSibling; prev != nil && prev.Data == tagImage {
+		w.WriteString(" ") // two images side by side (in a table cell, say) stay apart
+	}
+	w.WriteString("![")
+	w.WriteString(escapeAlt(attr(n, "alt")))
+	w.WriteString("](")
+	w.WriteString(attr(n, "dest"))
+	w.WriteString(")")
+	return converter.RenderSuccess
+}
+
+var altEscaper = strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`, `|`, `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "\n", " ", "\r", " ")
+
+func escapeAlt(s string) string { return altEscaper.Replace(collapseSpace(s)) }
+
+// renderFile writes an attachment link, [📎 name](dest), its text escaped like any text.
+func renderFile(ctx converter.Context, w converter.Writer, n *html.Node) converter.RenderStatus {
+	var buf bytes.Buffer
+	ctx.RenderChildNodes(ctx.WithValue("is_inside_link", true), &buf, n)
+	w.WriteString("[")
+	w.Write(bytes.TrimSpace(buf.Bytes()))
+	w.WriteString("](")
+	w.WriteString(attr(n, "dest"))
+	w.WriteString(")")
+	return converter.RenderSuccess
+}
+
+// renderList writes a list the way the commonmark plugin does, with two changes: a task item
+// (a OneNote check box) gets "[ ] " or "[x] ", and no blank line separates an item's text
+// from its nested list, so the list stays tight (obsidian-importer #262, #363).
+func renderList(ctx converter.Context, w converter.Writer, n *html.Node) converter.RenderStatus {
+	type item struct {
+		content []byte
+		task    string
+	}
+	var items []item
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		var buf bytes.Buffer
+		ctx.RenderNodes(ctx, &buf, c)
+		content := bytes.TrimSpace(buf.Bytes())
+		task := ""
+		if c.Type == html.ElementNode {
+			task = attr(c, attrTask)
+		}
+		if len(content) == 0 && task == "" {
+			continue
+		}
+		items = append(items, item{content, task})
+	}
+	if len(items) == 0 {
+		return converter.RenderSuccess
+	}
+	start := 1
+	if n.Data == "ol" {
+		if v, err := strconv.Atoi(attr(n, "start")); err == nil && v >= 0 && v < 1e9 {
+			start = v
+		}
+	}
+	w.WriteString("\n\n")
+	for i, it := range items {
+		prefix := "- "
+		if n.Data == "ol" {
+			prefix = strconv.Itoa(start+i) + ". "
+		}
+		indent := strings.Repeat(" ", len(prefix))
+		switch it.task {
+		case "done":
+			prefix += "[x] "
+		case "open":
+			prefix += "[ ] "
+		}
+		content := ctx.UnEscapeContent(tightenItem(it.content))
+		content = bytes.ReplaceAll(content, marker.BytesMarkerCodeBlockNewline,
+			append(slices.Clone(marker.BytesMarkerCodeBlockNewline), indent...))
+		w.WriteString(prefix)
+		for j, line := range bytes.Split(content, []byte("\n")) {
+			if j > 0 {
+				w.WriteString("\n")
+				if len(line) > 0 {
+					w.WriteString(indent)
+				}
+			}
+			w.Write(line)
+		}
+		if i < len(items)-1 {
+			w.WriteString("\n")
+		}
+	}
+	w.WriteString("\n\n")
+	return converter.RenderSuccess
+}
+
+// tightenItem removes the blank lines inside one list item's Markdown where they would make the
+// list loose: before a nested list or a code fence they go; between two paragraphs of the
+// item they become a hard line break; elsewhere (after a nested list, before a table) one
+// blank line stays, as Markdown needs it there.
+func tightenItem(content []byte) []byte {
+	lines := bytes.Split(content, []byte("\n"))
+	out := make([][]byte, 0, len(lines))
+	for i := 0; i < len(lines); i++ {
+		if len(bytes.TrimSpace(lines[i])) > 0 || len(out) == 0 {
+			out = append(out, lines[i])
+			continue
+		}
+		j := i
+		for j < len(lines) && len(bytes.TrimSpace(lines[j])) == 0 {
+			j++
+		}
+		if j == len(lines) {
+			break
+		}
+		next := bytes.TrimLeft(lines[j], " ")
+		prev := bytes.TrimLeft(out[len(out)-1], " ")
+		switch {
+		case startsBlock(next) && !bytes.HasPrefix(next, []byte("|")):
+		case isFence(prev):
+		case !startsBlock(prev) && !bytes.HasPrefix(out[len(out)-1], []byte(" ")):
+			out[len(out)-1] = append(bytes.TrimRight(out[len(out)-1], " "), "  "...)
+		default:
+			out = append(out, nil)
+		}
+		i = j - 1
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// startsBlock reports whether a (left-trimmed) line of Markdown opens a block that may
+// interrupt a paragraph: a list item, heading, fence, quote or table row.
+func startsBlock(line []byte) bool {
+	if len(line) == 0 {
+		return false
+	}
+	switch line[0] {
+	case '#', '>', '|':
+		return true
+	case '-', '*', '+':
+		return len(line) == 1 || line[1] == ' '
+	}
+	if isFence(line) {
+		return true
+	}
+	i := 0
+	for i < len(line) && i < 10 && line[i] >= '0' && line[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(line) || (line[i] != '.' && line[i] != ')') {
+		return false
+	}
+	return i+1 == len(line) || line[i+1] == ' '
+}
+
+func isFence(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("```")) || bytes.HasPrefix(line, []byte("~~~"))
+}
+
+// renderCell renders a table cell as one line per line of the note: paragraphs and line
+// breaks are separated by single newlines, which the table plugin turns into <br />.
+func renderCell(ctx converter.Context, w converter.Writer, n *html.Node) converter.RenderStatus {
+	var buf bytes.Buffer
+	ctx.RenderChildNodes(ctx, &buf, n)
+	var lines []string
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	w.WriteString(strings.Join(lines, "\n"))
+	return converter.RenderSuccess
+}
+
+// tidy finishes the converter's output: no trailing white space on any line, a hard line
+// break written as a backslash (the converter's two trailing spaces are invisible and
+// editors strip them), and exactly one newline at the end.
+func tidy(md []byte) string {
+	lines := strings.Split(string(md), "\n")
+	var b strings.Builder
+	b.Grow(len(md) + 1)
+	fence := ""
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		if fence == "" && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")) {
+			fence = trimmed[:3]
+		} else if fence != "" && strings.HasPrefix(trimmed, fence) {
+			fence = ""
+		}
+		out := strings.TrimRight(line, " \t\u00a0")
+		if fence == "" && strings.HasSuffix(line, "  ") && i+1 < len(lines) {
+			next := strings.TrimLeft(lines[i+1], " ")
+			if next != "" && !startsBlock([]byte(next)) && strings.TrimSpace(out) != "" {
+				out += `\`
+			}
+		}
+		b.WriteString(out)
+		b.WriteString("\n")
+	}
+	s := strings.TrimRight(b.String(), "\n")
+	return s + "\n"
+}
+
+// encodeDest makes a relative file path usable as a Markdown link destination: characters
+// that would end or break it (space, parentheses, brackets, angle brackets, "|" in tables)
+// and those a reader would take for URL syntax (% # ?) are percent-encoded; other characters,
+// accented letters included, stay readable.
+func encodeDest(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`()[]<>|%#?"'\`+"`", c) >= 0 {
+			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// encodeURL makes an absolute http(s) URL safe as a destination; it is already URL-encoded,
+// so only what Markdown itself would misread is escaped.
+func encodeURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	s := pu.String()
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`()[]<>|"'\`+"`", c) >= 0 {
+			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,618 @@
+package notemd
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// rewriteForMarkdown turns OneNote's HTML into the plain elements html-to-markdown knows:
+// styled spans into <strong>/<em>/<del>/<code>, check boxes into task items, Consolas
+// paragraphs into code blocks, resources into the renderers' own elements. Order matters:
+// resources before normalize (which drops <object>), tables before tags (a check box in a
+// cell is text), tags before code (a tagged paragraph is never a code block).
+func rewriteForMarkdown(p *page, link func(Resource) string) {
+	body := p.body
+	for _, n := range elements(body) {
+		if n.Parent == nil || n.Namespace != "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Img:
+			mdImage(n, link)
+		case atom.Object:
+			mdAttachment(n, link)
+		case atom.Iframe:
+			replace(n, videoLink(n))
+		}
+	}
+	normalize(body)
+	stripMarkers(body)
+	mdLinks(body)
+	addTitle(p)
+	flattenTables(body)
+	mdTags(body)
+	mdCode(body)
+	mdFormatting(body)
+	blockImages(body)
+}
+
+func mdImage(n *html.Node, link func(Resource) string) {
+	r := imageRef(n)
+	dest := ""
+	if d := resolve(r, link); d != "" {
+		dest = encodeDest(d)
+	} else if r.external != "" {
+		dest = encodeURL(r.external) // not ours to download: linked where it is
+	}
+	var out *html.Node
+	switch {
+	case dest != "":
+		out = element(tagImage, "alt", r.res.Name, "dest", dest)
+	case r.res.Name != "":
+		out = text(r.res.Name)
+	}
+	if tag := attr(n, "data-tag"); tag != "" && out != nil {
+		span := element("span", "data-tag", tag)
+		span.AppendChild(out)
+		out = span
+	}
+	replace(n, out)
+}
+
+func mdAttachment(n *html.Node, link func(Resource) string) {
+	r := attachmentRef(n)
+	d := resolve(r, link)
+	if d == "" {
+		replace(n, nil)
+		return
+	}
+	a := element(tagFile, "dest", encodeDest(d))
+	a.AppendChild(text("📎 " + r.res.Name))
+	replace(n, a)
+}
+
+// stripMarkers removes from the page's text the two characters html-to-markdown uses as
+// internal markers (escaping and code-block newlines): in text they would be misread.
+func stripMarkers(body *html.Node) {
+	for n := range body.Descendants() {
+		if n.Type == html.TextNode && strings.ContainsAny(n.Data, "\a\uF002") {
+			n.Data = strings.NewReplacer("\a", "", "\uF002", "").Replace(n.Data)
+		}
+	}
+}
+
+// mdLinks keeps links to http(s) and mailto only; any other link (javascript:, data:,
+// onenote:, file:) becomes its text. A link with no text shows its address.
+func mdLinks(body *html.Node) {
+	for _, n := range elements(body) {
+		if n.DataAtom != atom.A || n.Namespace != "" {
+			continue
+		}
+		href, ok := safeHref(attr(n, "href"))
+		if !ok {
+			unwrap(n)
+			continue
+		}
+		n.Attr = []html.Attribute{{Key: "href", Val: href}}
+		if strings.TrimSpace(textOf(n)) == "" && !hasDescendant(n, tagImage) {
+			n.AppendChild(text(href))
+		}
+	}
+}
+
+func safeHref(raw string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", false
+	}
+	switch {
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host != "":
+	case u.Scheme == "mailto" && u.Opaque != "":
+	default:
+		return "", false
+	}
+	return u.String(), true
+}
+
+func hasDescendant(n *html.Node, tag string) bool {
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && d.Data == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func isHeading(n *html.Node) bool {
+	switch n.DataAtom {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		return n.Namespace == ""
+	}
+	return false
+}
+
+// addTitle puts the title first as "# Title". When the page's first heading says the same
+// (OneNote users often repeat it), that heading is dropped rather than shown twice.
+func addTitle(p *page) {
+	if p.title == "" {
+		return
+	}
+	h := element("h1")
+	h.AppendChild(text(p.title))
+	for n := range p.body.Descendants() {
+		if n.Type == html.ElementNode && isHeading(n) {
+			if strings.EqualFold(collapseSpace(textOf(n)), p.title) {
+				if tag := attr(n, "data-tag"); tag != "" {
+					setAttr(h, "data-tag", tag)
+				}
+				replace(n, nil)
+			}
+			break
+		}
+	}
+	p.body.InsertBefore(h, p.body.FirstChild)
+}
+
+// flattenTables makes table cells fit GFM, where a cell is one line: nested tables become
+// lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
+// Innermost first, so an inner table or list is already lines when its container is seen.
+func flattenTables(body *html.Node) {
+	all := elements(body)
+	for _, n := range all {
+		if n.DataAtom == atom.Table && strings.TrimSpace(textOf(n)) == "" &&
+			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
+			replace(n, nil) // an empty table would be an empty header row
+		}
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		n := all[i]
+		if n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
+			continue
+		}
+		switch {
+		case n.DataAtom == atom.Table:
+			flattenTable(n)
+		case n.DataAtom == atom.Ul || n.DataAtom == atom.Ol:
+			flattenList(n)
+		case isHeading(n):
+			n.Data, n.DataAtom = "p", atom.P
+			wrapChildren(n, element("strong"))
+		case n.DataAtom == atom.Hr:
+			replace(n, nil)
+		case n.DataAtom == atom.Blockquote, n.DataAtom == atom.Pre:
+			unwrap(n)
+		}
+	}
+}
+
+func flattenTable(t *html.Node) {
+	var rows []*html.Node
+	for d := range t.Descendants() {
+		if d.Type == html.ElementNode && (d.DataAtom == atom.Tr || d.DataAtom == atom.Caption) {
+			rows = append(rows, d)
+		}
+	}
+	for _, tr := range rows {
+		line := element("p")
+		if tr.DataAtom == atom.Caption {
+			appendInline(line, tr)
+		} else {
+			first := true
+			for c := tr.FirstChild; c != nil; c = c.NextSibling {
+				if c.DataAtom != atom.Td && c.DataAtom != atom.Th {
+					continue
+				}
+				if !first {
+					line.AppendChild(text(" | "))
+				}
+				first = false
+				appendInline(line, c)
+			}
+		}
+		t.Parent.InsertBefore(line, t)
+	}
+	replace(t, nil)
+}
+
+// appendInline moves src's content into dst, its paragraphs separated by <br>.
+func appendInline(dst, src *html.Node) {
+	for c := src.FirstChild; c != nil; {
+		next := c.NextSibling
+		src.RemoveChild(c)
+		if c.Type == html.ElementNode && (c.DataAtom == atom.P || c.DataAtom == atom.Div) {
+			if dst.LastChild != nil {
+				dst.AppendChild(element("br"))
+			}
+			appendInline(dst, c)
+		} else {
+			dst.AppendChild(c)
+		}
+		c = next
+	}
+}
+
+var bullets = []string{"• ", "◦ ", "▪ "}
+
+func flattenList(list *html.Node) {
+	depth := 0
+	for p := list.Parent; p != nil; p = p.Parent {
+		if p.DataAtom == atom.Ul || p.DataAtom == atom.Ol {
+			depth++
+		}
+	}
+	num := 1
+	for li := list.FirstChild; li != nil; li = li.NextSibling {
+		if li.DataAtom != atom.Li {
+			continue
+		}
+		prefix := bullets[depth%len(bullets)]
+		if list.DataAtom == atom.Ol {
+			prefix = strings.Repeat("  ", depth) + strconv.Itoa(num) + ". "
+			num++
+		}
+		line := element("p")
+		line.AppendChild(text(prefix))
+		var after []*html.Node
+		for c := li.FirstChild; c != nil; {
+			next := c.NextSibling
+			li.RemoveChild(c)
+			block := c.Type == html.ElementNode && (c.DataAtom == atom.P || c.DataAtom == atom.Div)
+			switch {
+			case block && len(after) == 0 && strings.TrimSpace(textOf(line)) == strings.TrimSpace(prefix):
+				appendInline(line, c) // <li><p>text</p></li>: the text goes on the bullet's line
+			case block || len(after) > 0:
+				after = append(after, c)
+			default:
+				line.AppendChild(c)
+			}
+			c = next
+		}
+		list.Parent.InsertBefore(line, list)
+		for _, b := range after {
+			list.Parent.InsertBefore(b, list)
+		}
+	}
+	replace(list, nil)
+}
+
+// mdTags shows OneNote's note tags. Check boxes become GFM task items: a run of to-do
+// paragraphs becomes one tight task list, and a check box on a list item's first span marks
+// that item, so nested check boxes keep their nesting (obsidian-importer #375). In a table
+// cell or a heading, where Markdown has no task syntax, the box is a ☐/☑ character. Other
+// tags become their emoji and label before the text.
+func mdTags(body *html.Node) {
+	for _, n := range elements(body) {
+		if n.Parent == nil || n.DataAtom != atom.P || inside(n, "td", "th", "li") {
+			continue
+		}
+		if ts, ok := parseTags(attr(n, "data-tag")); !ok || !ts.check {
+			continue
+		}
+		ul := element("ul")
+		n.Parent.InsertBefore(ul, n)
+		for cur := n; cur != nil; {
+			ts, ok := parseTags(attr(cur, "data-tag"))
+			if cur.DataAtom != atom.P || !ok || !ts.check {
+				break
+			}
+			next := cur.NextSibling
+			for next != nil && next.Type == html.TextNode && strings.TrimSpace(next.Data) == "" {
+				next = next.NextSibling
+			}
+			li := element("li", attrTask, taskState(ts))
+			if st := attr(cur, "style"); st != "" {
+				setAttr(li, "style", st)
+			}
+			if ts.prefix != "" {
+				li.AppendChild(text(ts.prefix))
+			}
+			wrapChildren(cur, element("span")) // keep the paragraph's content together
+			li.AppendChild(detach(cur.FirstChild))
+			replace(cur, nil)
+			ul.AppendChild(li)
+			cur = next
+		}
+	}
+	mergeLists(body)
+	for _, n := range elements(body) {
+		v := attr(n, "data-tag")
+		if v == "" || n.Parent == nil {
+			continue
+		}
+		delAttr(n, "data-tag")
+		ts, ok := parseTags(v)
+		if !ok {
+			continue
+		}
+		prefix := ts.prefix
+		if ts.check {
+			if li := taskItem(n); li != nil && !inside(n, "td", "th") {
+				setAttr(li, attrTask, taskState(ts))
+			} else {
+				prefix = ts.box() + prefix
+			}
+		}
+		if prefix != "" {
+			n.InsertBefore(text(prefix), n.FirstChild)
+		}
+	}
+}
+
+// mergeLists joins a bulleted list to the one right before it (the to-do paragraphs just
+// grouped, say): in Markdown they would be one loose list with a blank line inside.
+func mergeLists(body *html.Node) {
+	for _, n := range elements(body) {
+		if n.DataAtom != atom.Ul || n.Parent == nil {
+			continue
+		}
+		prev := n.PrevSibling
+		for prev != nil && prev.Type == html.TextNode && strings.TrimSpace(prev.Data) == "" {
+			prev = prev.PrevSibling
+		}
+		if prev == nil || prev.DataAtom != atom.Ul {
+			continue
+		}
+		for c := n.FirstChild; c != nil; {
+			next := c.NextSibling
+			prev.AppendChild(detach(c))
+			c = next
+		}
+		replace(n, nil)
+	}
+}
+
+func taskState(ts tagSet) string {
+	if ts.done {
+		return "done"
+	}
+	return "open"
+}
+
+// taskItem is the list item a check box belongs to: the <li> itself, or the <li> whose
+// content starts with the tagged element.
+func taskItem(n *html.Node) *html.Node {
+	if n.DataAtom == atom.Li {
+		return n
+	}
+	li := n.Parent
+	if li == nil || li.DataAtom != atom.Li {
+		return nil
+	}
+	for c := li.FirstChild; c != nil; c = c.NextSibling {
+		if c == n {
+			return li
+		}
+		if c.Type != html.TextNode || strings.TrimSpace(c.Data) != "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// monospace reports whether an element's own style sets a code font (OneNote's way to write
+// code is text in Consolas).
+func monospace(n *html.Node) bool {
+	ff := strings.ToLower(styleValue(attr(n, "style"), "font-family"))
+	if ff == "" {
+		return false
+	}
+	for _, f := range []string{"consolas", "courier", "monospace", "lucida console", "menlo", "monaco", "cascadia"} {
+		if strings.Contains(ff, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// mdCode turns runs of Consolas paragraphs into one fenced code block (blank paragraphs
+// between them included) and Consolas spans into inline code.
+func mdCode(body *html.Node) {
+	for _, n := range elements(body) {
+		if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
+			continue
+		}
+		if n.DataAtom == atom.P && !inside(n, "td", "th") && codeParagraph(n) {
+			var lines []string
+			var run []*html.Node
+			for cur := n; cur != nil; cur = cur.NextSibling {
+				switch {
+				case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
+					continue
+				case cur.DataAtom == atom.P && codeParagraph(cur):
+					lines = append(lines, codeText(cur))
+				case cur.DataAtom == atom.P && blankParagraph(cur) && nextCode(cur):
+					lines = append(lines, "")
+				default:
+					cur = nil
+				}
+				if cur == nil {
+					break
+				}
+				run = append(run, cur)
+			}
+			pre, code := element("pre"), element("code")
+			code.AppendChild(text(strings.Join(lines, "\n")))
+			pre.AppendChild(code)
+			n.Parent.InsertBefore(pre, n)
+			for _, r := range run {
+				replace(r, nil)
+			}
+			continue
+		}
+		if !monospace(n) || strings.TrimSpace(textOf(n)) == "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Span, atom.Font:
+			n.Data, n.DataAtom = "code", atom.Code
+		case atom.P, atom.Li, atom.Td, atom.Th, atom.Div:
+			if !inside(n, "td", "th") && n.DataAtom != atom.Td && n.DataAtom != atom.Th && n.DataAtom != atom.Li {
+				continue // a code paragraph with something else in it (an image): leave it
+			}
+			wrapChildren(n, element("code"))
+		}
+	}
+}
+
+func nextCode(n *html.Node) bool {
+	for cur := n.NextSibling; cur != nil; cur = cur.NextSibling {
+		switch {
+		case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
+		case cur.DataAtom == atom.P && blankParagraph(cur):
+		default:
+			return cur.DataAtom == atom.P && codeParagraph(cur)
+		}
+	}
+	return false
+}
+
+// codeParagraph: all of the paragraph's text is in a code font, and it holds only text.
+func codeParagraph(p *html.Node) bool {
+	if hasAttr(p, "data-tag") || strings.TrimSpace(strings.ReplaceAll(textOf(p), "\u00a0", " ")) == "" {
+		return false
+	}
+	var ok func(n *html.Node, mono bool) bool
+	ok = func(n *html.Node, mono bool) bool {
+		switch n.Type {
+		case html.TextNode:
+			return mono || strings.TrimSpace(n.Data) == ""
+		case html.ElementNode:
+			switch n.DataAtom {
+			case atom.Span, atom.Font, atom.B, atom.I, atom.U, atom.Strong, atom.Em, atom.Br, atom.P, atom.Code:
+			default:
+				return false
+			}
+			mono = mono || monospace(n) || n.DataAtom == atom.Code
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if !ok(c, mono) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(p, false)
+}
+
+func blankParagraph(p *html.Node) bool {
+	for d := range p.Descendants() {
+		switch {
+		case d.Type == html.TextNode && strings.TrimSpace(strings.ReplaceAll(d.Data, "\u00a0", " ")) != "":
+			return false
+		case d.Type == html.ElementNode && d.DataAtom != atom.Br && d.DataAtom != atom.Span:
+			return false
+		}
+	}
+	return true
+}
+
+// codeText is a code paragraph's text with <br> as newlines and non-breaking spaces (how
+// OneNote keeps indentation) as spaces.
+func codeText(p *html.Node) string {
+	var b strings.Builder
+	for d := range p.Descendants() {
+		switch {
+		case d.Type == html.TextNode:
+			b.WriteString(strings.ReplaceAll(d.Data, "\u00a0", " "))
+		case d.DataAtom == atom.Br:
+			b.WriteString("\n")
+		}
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// mdFormatting turns OneNote's inline styles (it writes <span style="font-weight:bold">, not
+// <b>) into <strong>, <em> and <del>. Headings are bold already.
+func mdFormatting(body *html.Node) {
+	for _, n := range elements(body) {
+		st := attr(n, "style")
+		if st == "" || n.Parent == nil || n.Namespace != "" {
+			continue
+		}
+		var tags []string
+		if w := strings.ToLower(styleValue(st, "font-weight")); (w == "bold" || w == "bolder" || w >= "600" && w <= "999" && len(w) == 3) &&
+			!isHeading(n) && !inside(n, "h1", "h2", "h3", "h4", "h5", "h6") && !headerCell(n) {
+			tags = append(tags, "strong")
+		}
+		if s := strings.ToLower(styleValue(st, "font-style")); s == "italic" || s == "oblique" {
+			tags = append(tags, "em")
+		}
+		if strings.Contains(strings.ToLower(styleValue(st, "text-decoration")+styleValue(st, "text-decoration-line")), "line-through") {
+			tags = append(tags, "del")
+		}
+		if len(tags) == 0 || strings.TrimSpace(textOf(n)) == "" {
+			continue
+		}
+		top := element(tags[0])
+		inner := top
+		for _, t := range tags[1:] {
+			e := element(t)
+			inner.AppendChild(e)
+			inner = e
+		}
+		switch n.DataAtom {
+		case atom.Span, atom.Font:
+			for c := n.FirstChild; c != nil; {
+				next := c.NextSibling
+				inner.AppendChild(detach(c))
+				c = next
+			}
+			replace(n, top)
+		case atom.Code, atom.A:
+			n.Parent.InsertBefore(top, n)
+			inner.AppendChild(detach(n))
+		default:
+			for c := n.FirstChild; c != nil; {
+				next := c.NextSibling
+				inner.AppendChild(detach(c))
+				c = next
+			}
+			n.AppendChild(top)
+		}
+	}
+}
+
+// headerCell reports whether n is in a table's header row: a <th>, or a cell of the first row
+// (which becomes the header, see mdConverter). A header is bold already.
+func headerCell(n *html.Node) bool {
+	for p := n; p != nil; p = p.Parent {
+		if p.DataAtom == atom.Th {
+			return true
+		}
+		if p.DataAtom != atom.Tr {
+			continue
+		}
+		for t := p.Parent; t != nil; t = t.Parent {
+			if t.DataAtom == atom.Table {
+				for d := range t.Descendants() {
+					if d.DataAtom == atom.Tr {
+						return d == p
+					}
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// blockImages gives an image or attachment that sits directly in an outline (not in a
+// paragraph) a paragraph of its own, so two of them do not run together on one line.
+func blockImages(body *html.Node) {
+	for _, n := range elements(body) {
+		if (n.Data == tagImage || n.Data == tagFile) && n.Parent != nil &&
+			(n.Parent.DataAtom == atom.Div || n.Parent.DataAtom == atom.Body) {
+			p := element("p")
+			n.Parent.InsertBefore(p, n)
+			p.AppendChild(detach(n))
+		}
+	}
+}

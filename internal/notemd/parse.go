@@ -1,0 +1,349 @@
+package notemd
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// ErrCharset is returned for a page that declares a character set other than UTF-8.
+// Graph always answers in UTF-8; anything else is not a page from Graph.
+var ErrCharset = errors.New("notemd: page is not UTF-8")
+
+// page is a parsed OneNote page: its title and its body with the positioned divs in reading
+// order. Each call of Sanitize or Markdown parses its own copy, because both rewrite the tree.
+type page struct {
+	title string
+	body  *html.Node
+}
+
+// parsePage repairs and parses the output HTML. Invalid UTF-8 sequences become U+FFFD rather
+// than failing the whole page (one bad byte should not lose a note).
+func parsePage(src []byte) (*page, error) {
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	src = expandSelfClosing(src)
+	doc, err := html.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	p := &page{}
+	var head *html.Node
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode || n.Namespace != "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Head:
+			if head == nil {
+				head = n
+			}
+		case atom.Body:
+			if p.body == nil {
+				p.body = n
+			}
+		case atom.Meta:
+			if !utf8Charset(n) {
+				return nil, ErrCharset
+			}
+		}
+	}
+	if head != nil {
+		for n := range head.Descendants() {
+			if n.Type == html.ElementNode && n.DataAtom == atom.Title {
+				p.title = collapseSpace(textOf(n))
+				break
+			}
+		}
+	}
+	if p.body == nil { // html.Parse always makes one; keep the nil check for safety
+		p.body = &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
+	}
+	readingOrder(p.body)
+	return p, nil
+}
+
+// utf8Charset reports whether a <meta> element declares UTF-8 (or nothing).
+func utf8Charset(n *html.Node) bool {
+	cs := attr(n, "charset")
+	if cs == "" && strings.EqualFold(attr(n, "http-equiv"), "content-type") {
+		ct := strings.ToLower(attr(n, "content"))
+		if i := strings.Index(ct, "charset="); i >= 0 {
+			cs = strings.Trim(strings.TrimSpace(ct[i+len("charset="):]), `"';`)
+		}
+	}
+	cs = strings.ToLower(strings.TrimSpace(cs))
+	return cs == "" || cs == "utf-8" || cs == "utf8" || cs == "us-ascii"
+}
+
+// expandSelfClosing rewrites <object .../> and <iframe .../> (and any other non-void element
+// written XML-style, as Graph does) into an open and a close tag. An HTML parser ignores the
+// slash, so <object/> would otherwise swallow everything after it.
+func expandSelfClosing(src []byte) []byte {
+	if !bytes.Contains(src, []byte("/>")) {
+		return src
+	}
+	z := html.NewTokenizer(bytes.NewReader(src))
+	var out bytes.Buffer
+	out.Grow(len(src) + 256)
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return out.Bytes() // io.EOF: a bytes.Reader has no other error
+		}
+		raw := z.Raw()
+		if tt != html.SelfClosingTagToken {
+			out.Write(raw)
+			continue
+		}
+		start := len(raw)
+		out.Write(raw)
+		name, _ := z.TagName()
+		if isVoid(string(name)) {
+			continue
+		}
+		// Drop the "/>" just written and close the element explicitly.
+		out.Truncate(out.Len() - start)
+		out.Write(bytes.TrimRight(raw[:len(raw)-2], " \t\r\n\f"))
+		out.WriteString("></")
+		out.Write(name)
+		out.WriteByte('>')
+	}
+}
+
+func isVoid(name string) bool {
+	switch name {
+	case "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta",
+		"param", "source", "track", "wbr":
+		return true
+	}
+	return false
+}
+
+// readingOrder puts absolutely positioned children (OneNote's outline divs) in reading order,
+// top to bottom then left to right. Other children keep their places: positioned children
+// are only permuted among the slots they already occupy.
+func readingOrder(n *html.Node) {
+	type placed struct {
+		n         *html.Node
+		top, left float64
+	}
+	var pos []placed
+	var slots []int
+	var kids []*html.Node
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			if style := attr(c, "style"); style != "" && strings.EqualFold(styleValue(style, "position"), "absolute") {
+				slots = append(slots, len(kids))
+				pos = append(pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left"))})
+			}
+		}
+		kids = append(kids, c)
+	}
+	if len(pos) > 1 {
+		slices.SortStableFunc(pos, func(a, b placed) int {
+			if a.top != b.top {
+				if a.top < b.top {
+					return -1
+				}
+				return 1
+			}
+			if a.left < b.left {
+				return -1
+			}
+			if a.left > b.left {
+				return 1
+			}
+			return 0
+		})
+		for i, s := range slots {
+			kids[s] = pos[i].n
+		}
+		for _, c := range kids {
+			n.RemoveChild(c)
+		}
+		for _, c := range kids {
+			n.AppendChild(c)
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			readingOrder(c)
+		}
+	}
+}
+
+// length parses a CSS length ("120px", "9pt", "1.5in") into CSS pixels; 0 when unreadable.
+func length(v string) float64 {
+	v = strings.ToLower(strings.TrimSpace(v))
+	scale := 1.0
+	for _, u := range []struct {
+		unit  string
+		scale float64
+	}{{"px", 1}, {"pt", 96.0 / 72}, {"in", 96}, {"cm", 96 / 2.54}, {"mm", 96 / 25.4}} {
+		if strings.HasSuffix(v, u.unit) {
+			v, scale = strings.TrimSpace(strings.TrimSuffix(v, u.unit)), u.scale
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f != f { // NaN never sorts
+		return 0
+	}
+	return f * scale
+}
+
+// styleValue returns the value of one property in an inline style attribute ("" if absent).
+// The last declaration wins, as in CSS.
+func styleValue(style, prop string) string {
+	var val string
+	for decl := range strings.SplitSeq(style, ";") {
+		k, v, ok := strings.Cut(decl, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), prop) {
+			val = strings.TrimSpace(v)
+		}
+	}
+	return val
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func setAttr(n *html.Node, key, val string) {
+	for i, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			n.Attr[i].Val = val
+			return
+		}
+	}
+	n.Attr = append(n.Attr, html.Attribute{Key: key, Val: val})
+}
+
+func delAttr(n *html.Node, key string) {
+	n.Attr = slices.DeleteFunc(n.Attr, func(a html.Attribute) bool { return a.Key == key })
+}
+
+// textOf is the text content of n, skipping MathML annotations (a TeX or content-markup
+// copy of the formula that would otherwise be read twice).
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+			return
+		}
+		if n.Type == html.ElementNode && (n.Data == "annotation" || n.Data == "annotation-xml") {
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
+}
+
+func collapseSpace(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func element(tag string, attrs ...string) *html.Node {
+	n := &html.Node{Type: html.ElementNode, Data: tag, DataAtom: atom.Lookup([]byte(tag))}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		n.Attr = append(n.Attr, html.Attribute{Key: attrs[i], Val: attrs[i+1]})
+	}
+	return n
+}
+
+func text(s string) *html.Node { return &html.Node{Type: html.TextNode, Data: s} }
+
+// replace puts r where n was (r may be nil: n is removed).
+func replace(n, r *html.Node) {
+	if n.Parent == nil {
+		return
+	}
+	if r != nil {
+		n.Parent.InsertBefore(r, n)
+	}
+	n.Parent.RemoveChild(n)
+}
+
+// unwrap replaces n by its children.
+func unwrap(n *html.Node) {
+	p := n.Parent
+	if p == nil {
+		return
+	}
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		n.RemoveChild(c)
+		p.InsertBefore(c, n)
+		c = next
+	}
+	p.RemoveChild(n)
+}
+
+// wrapChildren moves n's children into w and makes w n's only child.
+func wrapChildren(n, w *html.Node) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		n.RemoveChild(c)
+		w.AppendChild(c)
+		c = next
+	}
+	n.AppendChild(w)
+}
+
+// elements returns the element descendants of n in document order, as a snapshot that stays
+// valid while the tree is rewritten.
+func elements(n *html.Node) []*html.Node {
+	var out []*html.Node
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// inside reports whether n has an ancestor with one of the tag names.
+func inside(n *html.Node, tags ...string) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Type == html.ElementNode && slices.Contains(tags, p.Data) {
+			return true
+		}
+	}
+	return false
+}
+
+// detach removes n from its parent and returns it.
+func detach(n *html.Node) *html.Node {
+	if n.Parent != nil {
+		n.Parent.RemoveChild(n)
+	}
+	return n
+}
