@@ -20,6 +20,11 @@ import (
 // again; this is not an error page.
 var ErrInteractionRequired = errors.New("interactive sign-in required")
 
+// ErrConsentRequired means the user has not (yet) consented to a scope the app asked for with a
+// refresh token (AADSTS65001): the app sends the user to the authorize endpoint for just that
+// scope (incremental consent). It is also an ErrInteractionRequired.
+var ErrConsentRequired = errors.New("consent required for the requested scopes")
+
 // ErrUnreachable means the identity platform could not be reached or did not answer in time.
 var ErrUnreachable = errors.New("the identity platform could not be reached")
 
@@ -43,8 +48,12 @@ func (e *EntraError) Error() string {
 	return fmt.Sprintf("identity platform answered %d %s", e.Status, e.Code)
 }
 
-// Is makes errors.Is(err, ErrInteractionRequired) true for grants the user must redo.
+// Is makes errors.Is(err, ErrInteractionRequired) true for grants the user must redo, and
+// errors.Is(err, ErrConsentRequired) true when what is missing is the user's consent.
 func (e *EntraError) Is(target error) bool {
+	if target == ErrConsentRequired {
+		return e.AADSTS == 65001 || e.Code == "consent_required"
+	}
 	if target != ErrInteractionRequired {
 		return false
 	}

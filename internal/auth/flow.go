@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -23,7 +25,32 @@ type Flow struct {
 	Verifier    string // PKCE code_verifier; only its S256 hash leaves the server
 	RedirectURI string
 	Started     time.Time
+
+	// Scopes are what this authorization asks for; nil means the sign-in's SCOPE. A later,
+	// incremental authorization (e.g. Notes.Read on the first visit to /notes) names its own.
+	Scopes []string `json:",omitempty"`
+	// LoginHint pre-selects the signed-in account on an incremental authorization.
+	LoginHint string `json:",omitempty"`
+	// ReturnTo is the same-origin path to land on afterwards ("" = the home page). It is kept
+	// here, server-side, so nobody can change it between the two legs of the flow.
+	ReturnTo string `json:",omitempty"`
 }
+
+// scopes is what the flow asks for: its own Scopes, or the sign-in's.
+func (f Flow) scopes(signIn []string) []string {
+	if f.Scopes != nil {
+		return f.Scopes
+	}
+	return signIn
+}
+
+// Incremental reports whether this authorization asks for more than the sign-in's scopes.
+func (f Flow) Incremental() bool { return f.Scopes != nil }
+
+// oidcScopes make the authorize request an OpenID Connect request. MSAL Go adds them to the
+// token request but not to AuthCodeURL; without openid the identity platform need not return
+// the nonce in the ID token, and without offline_access no refresh token is promised.
+var oidcScopes = []string{"openid", "profile", "offline_access"}
 
 // FlowLifetime bounds how long a started sign-in may take before its callback is refused.
 const FlowLifetime = 10 * time.Minute
@@ -58,9 +85,14 @@ func (f Flow) Challenge() string {
 // state, nonce and the PKCE challenge.
 func (c *Client) AuthCodeURL(ctx context.Context, f Flow) (string, error) {
 	var raw string
+	scopes := f.scopes(c.s.Scopes)
 	err := c.with(ctx, nil, func(ctx context.Context, cl *confidential.Client) error {
+		var opts []confidential.AuthCodeURLOption
+		if f.LoginHint != "" {
+			opts = append(opts, confidential.WithLoginHint(f.LoginHint))
+		}
 		var err error
-		raw, err = cl.AuthCodeURL(ctx, c.s.ClientID, f.RedirectURI, c.s.Scopes)
+		raw, err = cl.AuthCodeURL(ctx, c.s.ClientID, f.RedirectURI, scopes, opts...)
 		return err
 	})
 	if err != nil {
@@ -71,6 +103,7 @@ func (c *Client) AuthCodeURL(ctx context.Context, f Flow) (string, error) {
 		return "", fmt.Errorf("build authorize URL: %w", err)
 	}
 	q := u.Query()
+	q.Set("scope", strings.Join(withOIDC(scopes), " "))
 	q.Set("state", f.State)
 	q.Set("nonce", f.Nonce)
 	q.Set("code_challenge", f.Challenge())
@@ -112,7 +145,7 @@ func (c *Client) Redeem(ctx context.Context, code string, f Flow, tc *TokenCache
 	err := c.with(ctx, tc, func(ctx context.Context, cl *confidential.Client) error {
 		var err error
 		// MSAL's option is named "challenge" but takes the verifier.
-		res, err = cl.AcquireTokenByAuthCode(ctx, code, f.RedirectURI, c.s.Scopes, confidential.WithChallenge(f.Verifier))
+		res, err = cl.AcquireTokenByAuthCode(ctx, code, f.RedirectURI, f.scopes(c.s.Scopes), confidential.WithChallenge(f.Verifier))
 		return err
 	})
 	if err != nil {
@@ -123,6 +156,17 @@ func (c *Client) Redeem(ctx context.Context, code string, f Flow, tc *TokenCache
 		return SignIn{}, err
 	}
 	return SignIn{HomeAccountID: res.Account.HomeAccountID, Identity: id, Claims: claims, ExpiresOn: res.ExpiresOn}, nil
+}
+
+// withOIDC is scopes followed by the OpenID Connect scopes it lacks.
+func withOIDC(scopes []string) []string {
+	out := append([]string(nil), scopes...)
+	for _, s := range oidcScopes {
+		if !slices.ContainsFunc(out, func(have string) bool { return strings.EqualFold(have, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func randomString(n int) string {

@@ -20,6 +20,14 @@ type Token struct {
 // half). MSAL returns a cached token while it is valid and otherwise redeems the refresh token;
 // when neither works the user must sign in again (ErrInteractionRequired).
 func (c *Client) Token(ctx context.Context, homeAccountID string, tc *TokenCache) (Token, error) {
+	return c.TokenFor(ctx, homeAccountID, tc, c.s.Scopes)
+}
+
+// TokenFor is Token for other scopes than the sign-in's, e.g. Notes.Read for OneNote. With no
+// cached access token for them MSAL redeems the refresh token; when the user has not consented
+// to them yet the identity platform refuses (ErrConsentRequired) and the app asks for consent
+// with a new authorization (incremental consent).
+func (c *Client) TokenFor(ctx context.Context, homeAccountID string, tc *TokenCache, scopes []string) (Token, error) {
 	if homeAccountID == "" {
 		return Token{}, ErrInteractionRequired
 	}
@@ -32,7 +40,7 @@ func (c *Client) Token(ctx context.Context, homeAccountID string, tc *TokenCache
 		if acct.IsZero() {
 			return ErrInteractionRequired
 		}
-		res, err = cl.AcquireTokenSilent(ctx, c.s.Scopes, confidential.WithSilentAccount(acct))
+		res, err = cl.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
 		return err
 	})
 	if err != nil {

@@ -148,3 +148,10 @@ func (s *Server) injectJSONFault(w http.ResponseWriter, r *http.Request, endpoin
 	s.writeEntraError(w, r, f.entraError(vars...))
 	return true
 }
+
+// ResetFaults drops every queued fault, so a test can end one fault's scene cleanly.
+func (s *Server) ResetFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
