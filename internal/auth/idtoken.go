@@ -76,7 +76,7 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, wantNonce string, now t
 	if str("iss") != wantIss {
 		return Identity{}, nil, fmt.Errorf("%w: issuer %q is not the authority's %q", ErrIDToken, str("iss"), wantIss)
 	}
-	if len(c.s.AllowedTenants) > 0 && !slices.Contains(c.s.AllowedTenants, id.TID) {
+	if len(c.s.AllowedTenants) > 0 && !slices.ContainsFunc(c.s.AllowedTenants, func(t string) bool { return strings.EqualFold(t, id.TID) }) {
 		return Identity{}, nil, fmt.Errorf("%w: tenant %s is not in ALLOWED_TENANTS", ErrIDToken, id.TID)
 	}
 	exp, ok := numClaim(claims["exp"])

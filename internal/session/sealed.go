@@ -9,8 +9,8 @@ import (
 
 // Sealed wraps a store so that every record it keeps is sealed with keys (AES-256-GCM): a leaked
 // file, Redis value or PostgreSQL row gives away no token, and a record is bound to the key the
-// store keeps it under. scs hands stores the SHA-256 of the session ID (HashTokenInStore), so
-// that hash is the additional data: a record copied under another session's key, or planted by
+// store keeps it under. scs hands stores the SHA-256 of the session ID (HashTokenInStore), and
+// that key (hashed once more) is the additional data: a record copied under another session's key, or planted by
 // someone without the keys, does not open, and Find reports it as not found.
 //
 // The wrapper keeps the inner store's IterableStore and passes the commit condition (IfExists,
@@ -34,8 +34,18 @@ type sealedStore struct {
 	keys  *Keys
 }
 
-// recordAD binds a sealed record to the key it is stored under.
-func recordAD(token string) []byte { return []byte("graphauth session record\x00" + token) }
+// recordAD binds a sealed record to the key it is stored under, through that key's SHA-256 (the
+// file store's file name), so that a tool holding only a file can still open it with the keys.
+func recordAD(token string) []byte { return recordADOf(fileName(token)) }
+
+func recordADOf(digest string) []byte { return []byte("graphauth session record\x00" + digest) }
+
+// OpenRecord opens a record read straight from a store (for tools and tests that look behind the
+// app's back): digest is the hex SHA-256 of the key it was stored under, which is a file store's
+// file name.
+func OpenRecord(keys *Keys, digest string, record []byte) ([]byte, error) {
+	return keys.Open(record, recordADOf(digest))
+}
 
 func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byte, bool, error) {
 	if err != nil || !found {

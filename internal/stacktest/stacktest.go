@@ -6,10 +6,12 @@ package stacktest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"html"
 	"io"
 	"log/slog"
@@ -91,6 +93,7 @@ func Start(t testing.TB, o Options) *Stack {
 		"PORT":             strconv.Itoa(port),
 		"SESSION_DIR":      t.TempDir(),
 		"OUTBOUND_TIMEOUT": "3s",
+		"SESSION_KEY":      NewSessionKey(), // the test's own; never one from the repository
 	})
 	maps.Copy(vars, o.Env)
 	cfg, err := config.Parse(func(k string) string { return vars[k] })
@@ -303,6 +306,29 @@ func (b *SyncBuffer) String() string {
 // authCodeInLog matches a code= parameter or attribute (not error_code=).
 var authCodeInLog = regexp.MustCompile(`(^|[^_A-Za-z])code=`)
 
+// NewSessionKey makes a SESSION_KEY: 32 random bytes as 64 hex characters.
+func NewSessionKey() string {
+	b := make([]byte, session.KeySize)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Keys is the key ring the app seals its sessions with.
+func (h *Stack) Keys() *session.Keys {
+	k, err := session.NewKeys(h.Cfg.SessionKeys...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return k
+}
+
+// StoreKey is what the app's store keeps a session under: scs's SHA-256 of the cookie value
+// (HashTokenInStore).
+func StoreKey(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // SessionValues reads c's session straight from the session folder (filesystem sessions), the way
 // the app stores it: under the SHA-256 of the cookie (scs's HashTokenInStore), in web.SessionCodec.
 func (h *Stack) SessionValues(c *http.Client) map[string]any {
@@ -312,8 +338,7 @@ func (h *Stack) SessionValues(c *http.Client) map[string]any {
 		h.t.Fatal(err)
 	}
 	defer st.Close()
-	sum := sha256.Sum256([]byte(h.SessionCookie(c)))
-	b, found, err := st.Find(base64.RawURLEncoding.EncodeToString(sum[:]))
+	b, found, err := session.Sealed(st, h.Keys()).Find(StoreKey(h.SessionCookie(c)))
 	if err != nil || !found {
 		h.t.Fatalf("session not found (%v)", err)
 	}

@@ -46,6 +46,8 @@ type App struct {
 	pages    map[string]*template.Template
 	ready    func(*http.Request) error
 	now      func() time.Time
+	idp      *idpGate // one identity-platform call at a time per session (limit.go)
+	csp      string
 	notice   string // shown on every page when the authority is on this machine
 	explainC explain.Context
 }
@@ -86,6 +88,8 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		pages:    pages,
 		ready:    d.Ready,
 		now:      d.Now,
+		idp:      newIDPGate(),
+		csp:      contentSecurityPolicy(cfg.Authority),
 		explainC: explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes},
 	}
 	if u, err := url.Parse(cfg.Authority); err == nil && config.IsLoopbackHost(u.Hostname()) {

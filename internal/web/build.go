@@ -24,9 +24,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	}
 	// Records a call only when its request asks to (for /flow and /token); secrets never kept.
 	hc.Transport = auth.RecordingTransport(hc.Transport)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	keys, err := sessionKeys(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	store, err := session.Open(ctx, session.Options{Type: cfg.SessionType, Dir: cfg.SessionDir,
 		RedisURL: cfg.RedisURL, DatabaseURL: cfg.DatabaseURL,
-		SweepInterval: cfg.SessionSweepInterval, Logger: log})
+		SweepInterval: cfg.SessionSweepInterval, Logger: log, Keys: keys})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,4 +69,16 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		return nil, nil, err
 	}
 	return app, store.Close, nil
+}
+
+// sessionKeys is the key ring that seals stored sessions: SESSION_KEY's, or on a loopback host
+// without one, a key made for this process (config refuses a missing key anywhere else).
+func sessionKeys(cfg config.Config, log *slog.Logger) (*session.Keys, error) {
+	if len(cfg.SessionKeys) > 0 {
+		return session.NewKeys(cfg.SessionKeys...)
+	}
+	log.Warn("SESSION_KEY is not set: sealing sessions with a key made for this process; " +
+		"sessions will not survive a restart, and instances sharing a store cannot read each other's " +
+		"(set SESSION_KEY, made with `openssl rand -hex 32`, to keep them)")
+	return session.RandomKeys(), nil
 }

@@ -27,8 +27,8 @@ func (a *App) demo(w http.ResponseWriter, r *http.Request) {
 	tc := a.tokenCache(ctx)
 	tok, err := a.auth.Token(ctx, a.sessions.GetString(ctx, keyAccount), tc)
 	if errors.Is(err, auth.ErrInteractionRequired) {
-		// No usable token and no usable refresh token: the user signs in again.
-		http.Redirect(w, r, "/login", http.StatusFound)
+		// No usable token and no usable refresh token: signed out, to sign in again.
+		a.grantEnded(w, r, http.StatusFound)
 		return
 	}
 	if err != nil {

@@ -3,11 +3,18 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/graphauth/graphauth/internal/session"
 )
 
 // logRequests writes one line per request. It logs the path without the query: the callback's
@@ -21,6 +28,48 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 			"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"request_id", middleware.GetReqID(r.Context()))
 	})
+}
+
+// requestID gives every request an ID for its log lines and error page: one the app makes, or
+// the X-Request-Id a trusted proxy (TRUSTED_PROXIES) sent, if it looks like an ID. Anyone else's
+// header is ignored, so a client cannot plant misleading IDs (or text) in the logs.
+func (a *App) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !trustedPeer(r.RemoteAddr, a.cfg.TrustedProxies) || !validRequestID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+	})
+}
+
+// validRequestID accepts up to 128 characters of letters, digits and -_.:/+=
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-_.:/+=", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// contentSecurityPolicy: only the app's own files; forms post to the app or the authority
+// (Chromium also checks form-action on the redirect after the logout form, which goes to the
+// authority's end_session_endpoint); no <base>, no plugins, no framing.
+func contentSecurityPolicy(authority string) string {
+	formAction := "'self'"
+	if u, err := url.Parse(authority); err == nil && u.Scheme != "" && u.Host != "" {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 }
 
 // recoverPanics turns a panic into the error page and a log line, never a stack trace to the user.
@@ -45,7 +94,7 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 func (a *App) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		h.Set("Content-Security-Policy", a.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
@@ -75,6 +124,7 @@ func (a *App) crossOriginProtection(next http.Handler) http.Handler {
 func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
+		w.Header().Set("Cache-Control", "no-store") // personal pages stay out of every cache
 		var token string
 		if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
 			token = c.Value
@@ -84,6 +134,8 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 			a.fail(w, r, a.storeProblem(err, "load"))
 			return
 		}
+		loaded := a.sessions.Token(ctx) // "" unless the cookie named a stored session
+		outer := r
 		r = r.WithContext(ctx)
 		bw := &bufferedWriter{header: http.Header{}}
 		next.ServeHTTP(bw, r)
@@ -91,7 +143,23 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 
 		switch a.sessions.Status(ctx) {
 		case scs.Modified:
-			tok, expiry, err := a.sessions.Commit(ctx)
+			// Logout must win: write over the loaded session only if it still exists, and a
+			// new ID (a new session, or RenewToken's) only if no record has it. The commit
+			// outlives a client that hung up: a refreshed token must not be lost.
+			cctx := session.IfNew(context.WithoutCancel(ctx))
+			if loaded != "" && a.sessions.Token(ctx) == loaded {
+				cctx = session.IfExists(context.WithoutCancel(ctx))
+			}
+			tok, expiry, err := a.sessions.Commit(cctx)
+			if errors.Is(err, session.ErrSessionGone) {
+				// Signed out (or signed in again) while this request ran. No cookie is
+				// written: the browser may already hold the new session's.
+				a.fail(w, outer, problem{Status: http.StatusConflict, Title: "Your session ended",
+					What:   "You signed out, or signed in again, while this page was loading, so what it would have saved was discarded.",
+					Fix:    "Go on from the home page.",
+					Action: "/", ActionText: "Go home", logErr: err})
+				return
+			}
 			if err != nil {
 				a.fail(w, r, a.storeProblem(err, "save"))
 				return

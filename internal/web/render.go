@@ -24,7 +24,8 @@ type layout struct {
 	User      *auth.Identity // nil when signed out
 	Notice    string         // the loopback-authority warning
 	RequestID string
-	Page      any // the page's own view model
+	Reason    string // on the sign-in page: why the user must sign in again (signInReasons)
+	Page      any    // the page's own view model
 }
 
 var funcs = template.FuncMap{
@@ -73,6 +74,9 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page, t
 	l := layout{Title: title, Notice: a.notice, RequestID: middleware.GetReqID(r.Context()), Page: view}
 	if id, ok := a.currentUser(r.Context()); ok {
 		l.User = &id
+	}
+	if page == "login.html" {
+		l.Reason = signInReasons[r.URL.Query().Get("reason")]
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base.html", l); err != nil {

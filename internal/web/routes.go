@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/graphauth/graphauth/static"
 )
@@ -12,7 +11,7 @@ import (
 // Handler is the app's table of contents: every route it serves.
 func (a *App) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID)
+	r.Use(a.requestID) // generated, or a trusted proxy's X-Request-Id
 	r.Use(a.logRequests)
 	r.Use(a.recoverPanics)
 	r.Use(a.securityHeaders)
@@ -26,17 +25,17 @@ func (a *App) Handler() http.Handler {
 	// Pages with a session.
 	r.Group(func(r chi.Router) {
 		r.Use(a.loadAndSaveSession)
-		r.Get("/", a.index)             // step 1: the user visits the app
-		r.Get("/login", a.login)        // step 2: off to the Microsoft identity platform
-		r.Get("/getAToken", a.callback) // steps 4-5: back with a code, redeemed for tokens
-		r.Get("/msal-demo", a.demo)     // step 6: call Graph /me with the access token
+		r.Get("/", a.index)                                 // step 1: the user visits the app
+		r.Get("/login", a.login)                            // step 2: off to the Microsoft identity platform
+		r.Get("/getAToken", a.callback)                     // steps 4-5: back with a code, redeemed for tokens
+		r.With(a.oneIdentityCall).Get("/msal-demo", a.demo) // step 6: call Graph /me with the access token
 		r.Get("/logout", a.logoutConfirm)
 		r.Post("/logout", a.logout)
 
 		// Teaching pages: this sign-in as it happened, and the tokens shown as their claims.
-		r.Get("/flow", a.flow)           // the six steps, with what was sent and received
-		r.Get("/token", a.token)         // ID token claims; the access token's scopes and expiry
-		r.Post("/token", a.refreshToken) // "Refresh now": a silent refresh on demand
+		r.Get("/flow", a.flow)                                 // the six steps, with what was sent and received
+		r.With(a.oneIdentityCall).Get("/token", a.token)       // ID token claims; the access token's scopes and expiry
+		r.With(a.forcedRefresh).Post("/token", a.refreshToken) // "Refresh now": a silent refresh on demand
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, notFound())

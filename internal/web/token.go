@@ -57,7 +57,7 @@ func (a *App) token(w http.ResponseWriter, r *http.Request) {
 	tc := a.tokenCache(ctx)
 	tok, err := a.auth.Token(auth.WithRecorder(ctx, rec), a.sessions.GetString(ctx, keyAccount), tc)
 	if errors.Is(err, auth.ErrInteractionRequired) {
-		http.Redirect(w, r, "/login", http.StatusFound)
+		a.grantEnded(w, r, http.StatusFound)
 		return
 	}
 	if err != nil {
@@ -101,7 +101,7 @@ func (a *App) refreshToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if errors.Is(err, auth.ErrInteractionRequired) {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		a.grantEnded(w, r, http.StatusSeeOther)
 		return
 	}
 	if err != nil {

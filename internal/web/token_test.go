@@ -134,7 +134,7 @@ func TestRefreshNowRefusals(t *testing.T) {
 	t.Run("revoked refresh token signs in again", func(t *testing.T) {
 		h.Emu.RevokeRefreshTokens("")
 		p := h.Post(nf, "/token", map[string]string{"Sec-Fetch-Site": "same-origin"})
-		if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
+		if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/login?reason=expired" {
 			t.Fatalf("revoked: %d to %q\n%s", p.Status, p.Header.Get("Location"), p.Body)
 		}
 	})
