@@ -128,7 +128,8 @@ func deploy(t *testing.T, o deployOpts) *deployment {
 	if o.appTLS || o.balancer == "https" {
 		certFile, keyFile = serverCert(t, d.roots)
 	}
-	sessionDir := t.TempDir() // shared by the instances when SESSION_TYPE is filesystem
+	sessionDir := t.TempDir()               // shared by the instances when SESSION_TYPE is filesystem
+	sessionKey := stacktest.NewSessionKey() // shared by the instances (a store's own wins)
 
 	for i, ln := range lns {
 		vars := emu.AppEnv()
@@ -137,6 +138,7 @@ func deploy(t *testing.T, o deployOpts) *deployment {
 			"PORT":             strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 			"REDIRECT_URI":     publics[i] + "/getAToken",
 			"SESSION_DIR":      sessionDir,
+			"SESSION_KEY":      sessionKey,
 			"OUTBOUND_TIMEOUT": "5s",
 			"LOG_FORMAT":       "json",
 			"LOG_LEVEL":        "debug",

@@ -21,7 +21,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	r := redisStore(t)
 	d := deploy(t, deployOpts{
 		instances: 3, balancer: "http",
-		env: map[string]string{"SESSION_TYPE": "redis", "REDIS_URL_FILE": r.env["REDIS_URL_FILE"],
+		env: map[string]string{"SESSION_TYPE": "redis", "REDIS_URL_FILE": r.env["REDIS_URL_FILE"], "SESSION_KEY": r.env["SESSION_KEY"],
 			"TRUSTED_PROXIES": "127.0.0.1", "LOG_FORMAT": "json", "LOG_LEVEL": "debug"},
 		// C has a wrong secret: its token request fails, and its error path logs too.
 		perInst: []map[string]string{nil, nil, {"CLIENT_SECRET": "wrong-client-secret-value-0123"}},

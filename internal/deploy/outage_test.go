@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,5 +81,10 @@ func instanceVars(in *instance) map[string]string {
 		"SESSION_DIR": c.SessionDir, "REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL,
 		"OUTBOUND_TIMEOUT": c.OutboundTimeout.String(), "LOG_FORMAT": c.LogFormat, "LOG_LEVEL": c.LogLevel,
 	}
+	var keys []string
+	for _, k := range c.SessionKeys {
+		keys = append(keys, hex.EncodeToString(k))
+	}
+	vars["SESSION_KEY"] = strings.Join(keys, ",") // the same keys: the instance reads the others' sessions
 	return vars
 }

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -11,13 +12,14 @@ import (
 
 	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/session/sessiontest"
+	"github.com/graphauth/graphauth/internal/stacktest"
 )
 
 // store is a session store the test can also look into, behind the app's back.
 type store struct {
 	kind    string // SESSION_TYPE
 	env     map[string]string
-	records func(t *testing.T) [][]byte // every stored session record (scs's encoding)
+	records func(t *testing.T) [][]byte // every stored session record, opened (scs's encoding)
 	ids     func(t *testing.T) []string // what the store keys sessions by
 	stop    func()                      // an outage (nil: the store cannot be stopped)
 	start   func(t testing.TB)
@@ -26,16 +28,40 @@ type store struct {
 // fileHeaderSize is the size of FileStore's header before the scs record (see filestore.go).
 const fileHeaderSize = 24
 
+// storeKey makes the SESSION_KEY a test's instances share, and the ring that opens its records.
+func storeKey(t *testing.T) (string, *session.Keys) {
+	hexKey := stacktest.NewSessionKey()
+	keys, err := session.ParseKeys(hexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hexKey, keys
+}
+
+// openRecord opens a sealed record stored under key (what scs gave the store).
+func openRecord(t *testing.T, keys *session.Keys, key string, rec []byte) []byte {
+	t.Helper()
+	sum := sha256.Sum256([]byte(key))
+	b, err := session.OpenRecord(keys, hex.EncodeToString(sum[:]), rec)
+	if err != nil {
+		t.Fatalf("a stored record does not open with SESSION_KEY: %v", err)
+	}
+	return b
+}
+
 func fileStore(t *testing.T) store {
 	dir := t.TempDir()
+	hexKey, keys := storeKey(t)
 	return store{
 		kind: "filesystem",
-		env:  map[string]string{"SESSION_TYPE": "filesystem", "SESSION_DIR": dir},
+		env:  map[string]string{"SESSION_TYPE": "filesystem", "SESSION_DIR": dir, "SESSION_KEY": hexKey},
 		ids: func(t *testing.T) []string {
 			entries, _ := os.ReadDir(dir)
 			var out []string
 			for _, e := range entries {
-				out = append(out, e.Name())
+				if e.Name() != ".lock" { // the store's advisory lock file
+					out = append(out, e.Name())
+				}
 			}
 			return out
 		},
@@ -53,7 +79,11 @@ func fileStore(t *testing.T) store {
 				if err != nil || len(b) < fileHeaderSize {
 					continue
 				}
-				out = append(out, b[fileHeaderSize:])
+				rec, err := session.OpenRecord(keys, e.Name(), b[fileHeaderSize:])
+				if err != nil {
+					t.Fatalf("%s does not open with SESSION_KEY: %v", e.Name(), err)
+				}
+				out = append(out, rec)
 			}
 			return out
 		},
@@ -68,19 +98,20 @@ func redisStore(t *testing.T) store {
 	if err := os.WriteFile(urlFile, []byte(r.URL()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	hexKey, keys := storeKey(t)
 	return store{
 		kind: "redis",
-		env:  map[string]string{"SESSION_TYPE": "redis", "REDIS_URL_FILE": urlFile},
+		env:  map[string]string{"SESSION_TYPE": "redis", "REDIS_URL_FILE": urlFile, "SESSION_KEY": hexKey},
 		ids: func(t *testing.T) []string {
 			keys, _ := redis.Strings(r.Do(t, "KEYS", "*"), nil)
 			return keys
 		},
 		records: func(t *testing.T) [][]byte {
-			keys, _ := redis.Strings(r.Do(t, "KEYS", session.RedisKeyPrefix+"*"), nil)
+			names, _ := redis.Strings(r.Do(t, "KEYS", session.RedisKeyPrefix+"*"), nil)
 			var out [][]byte
-			for _, k := range keys {
+			for _, k := range names {
 				if b, err := redis.Bytes(r.Do(t, "GET", k), nil); err == nil {
-					out = append(out, b)
+					out = append(out, openRecord(t, keys, strings.TrimPrefix(k, session.RedisKeyPrefix), b))
 				}
 			}
 			return out
@@ -98,9 +129,10 @@ func postgresStore(t *testing.T) store {
 	if err := os.WriteFile(urlFile, []byte(pg.URL()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	hexKey, keys := storeKey(t)
 	return store{
 		kind: "postgres",
-		env:  map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL_FILE": urlFile},
+		env:  map[string]string{"SESSION_TYPE": "postgres", "DATABASE_URL_FILE": urlFile, "SESSION_KEY": hexKey},
 		ids: func(t *testing.T) []string {
 			s, _ := pg.Query(t, "SELECT coalesce(string_agg(token, ' '), '') FROM "+session.PostgresTable).(string)
 			return strings.Fields(s)
@@ -110,7 +142,8 @@ func postgresStore(t *testing.T) store {
 			n, _ := pg.Query(t, "SELECT count(*) FROM "+session.PostgresTable+" WHERE expiry > now()").(int64)
 			for i := range n {
 				b, _ := pg.Query(t, "SELECT data FROM "+session.PostgresTable+" WHERE expiry > now() ORDER BY token OFFSET $1 LIMIT 1", i).([]byte)
-				out = append(out, b)
+				tok, _ := pg.Query(t, "SELECT token FROM "+session.PostgresTable+" WHERE expiry > now() ORDER BY token OFFSET $1 LIMIT 1", i).(string)
+				out = append(out, openRecord(t, keys, tok, b))
 			}
 			return out
 		},
