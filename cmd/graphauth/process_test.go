@@ -16,6 +16,7 @@ import (
 
 	"github.com/graphauth/graphauth/internal/emulator"
 	"github.com/graphauth/graphauth/internal/loadtest"
+	"github.com/graphauth/graphauth/internal/stacktest"
 )
 
 // buildApp compiles this command into a temporary folder and returns the binary's path. Under
@@ -89,6 +90,7 @@ func newAppProcess(tb testing.TB, bin string, users int, extraEnv ...string) *ap
 		"HOST=127.0.0.1",
 		"PORT=" + strconv.Itoa(port),
 		"SESSION_DIR=" + p.sessionDir,
+		"SESSION_KEY=" + stacktest.NewSessionKey(), // the same across restarts: sessions survive them
 		"LOG_LEVEL=warn",
 		"GORACE=halt_on_error=1",
 	}, extraEnv...)
