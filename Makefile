@@ -4,7 +4,7 @@ BIN       := bin
 EMU_STATE := .emulator
 FUZZTIME  ?= 30s
 
-.PHONY: all build run demo test test-short bench load fuzz lint clean
+.PHONY: all build run demo check-demo test test-short bench load fuzz lint clean
 
 all: build
 
@@ -16,14 +16,19 @@ build:
 run: build
 	./$(BIN)/graphauth
 
-## demo: the whole flow against the local emulator, no Azure account needed; Ctrl-C stops both
-demo: build
-	@set -e; mkdir -p -m 700 $(EMU_STATE); \
-	./$(BIN)/emulator -state-dir $(EMU_STATE) -print-env > $(EMU_STATE)/app.env; \
-	./$(BIN)/emulator -state-dir $(EMU_STATE) & emu=$$!; \
-	trap 'kill $$emu 2>/dev/null; wait $$emu 2>/dev/null; exit 0' INT TERM EXIT; \
-	echo; echo "  graphauth demo: open http://localhost:5000 (Ctrl-C stops the app and the emulator)"; echo; \
-	env $$(cat $(EMU_STATE)/app.env) SESSION_DIR=$(EMU_STATE)/sessions ./$(BIN)/graphauth -env-file "" || true
+## demo: the whole flow against the local emulator, no Azure account needed; Ctrl-C stops both.
+## PORT (the app's, default 5000) and EMULATOR_PORT (default 8443) pick the ports: make demo PORT=5050
+PORT          ?= 5000
+EMULATOR_PORT ?= 8443
+DEMO_ENV = PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) BIN=$(BIN) EMU_STATE=$(EMU_STATE)
+demo:
+	@$(DEMO_ENV) bash scripts/demo.sh ports
+	@$(MAKE) --no-print-directory build
+	@$(DEMO_ENV) bash scripts/demo.sh
+
+## check-demo: `graphauth check` against the running demo (the settings make demo wrote to .emulator/demo.env)
+check-demo: build
+	@$(DEMO_ENV) bash scripts/demo.sh check
 
 ## test: every test, with the race detector (CI runs exactly this)
 test:
@@ -42,6 +47,15 @@ bench:
 	@{ $(GO) test -run '^$$' -bench ResidentMemory -benchtime 1x -count 3 -timeout 30m ./cmd/graphauth; \
 	  echo $$? > test-output/bench.code; } | tee -a test-output/bench.txt; exit $$(cat test-output/bench.code)
 	$(GO) run ./internal/benchtable < test-output/bench.txt | tee test-output/bench-tables.txt
+
+## bench-export: a 1,000-page notebook exported through the app against the emulator, its OneNote
+## throttle sped up EXPORT_SPEED times (see README "Exporting notebooks"); table in test-output/bench-export.txt
+EXPORT_SPEED ?= 100
+EXPORT_RUNS  ?= 3
+bench-export:
+	@mkdir -p test-output
+	$(GO) build -o $(BIN)/exportbench ./cmd/exportbench
+	./$(BIN)/exportbench -speed $(EXPORT_SPEED) -runs $(EXPORT_RUNS) | tee test-output/bench-export.txt
 
 ## load: 200 users for 60 s through an in-process app and emulator (make test runs 20 x 3 s)
 LOAD_USERS    ?= 200

@@ -86,6 +86,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	defer closeStore()
 	ln, err := net.Listen("tcp", cfg.Addr())
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Port 5000 is often taken (macOS AirPlay listens there): say which variable moves the app.
+		return fmt.Errorf("listen on %s: the address is in use by another program: set PORT to a free port (e.g. PORT=%d) and register its redirect URI, or stop that program: %w",
+			cfg.Addr(), cfg.Port+1, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
