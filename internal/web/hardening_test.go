@@ -147,4 +147,16 @@ func TestRevokedGrantSignsOut(t *testing.T) {
 	if p := h.Get(c, "/login"); strings.Contains(p.Body, "sign-in-reason") {
 		t.Error("a reason shown without one asked for")
 	}
+
+	// The same on /msal-demo, whose access token needs a refresh (MSAL refreshes 5 minutes early).
+	h.Emu.SetLifetimes(2*time.Minute, time.Hour)
+	h.SignIn(c)
+	old = h.SessionCookie(c)
+	h.Emu.RevokeRefreshTokens("")
+	if p := h.Get(stacktest.NoFollow(c), "/msal-demo"); p.Status != http.StatusFound || p.Header.Get("Location") != "/login?reason=expired" {
+		t.Fatalf("/msal-demo with a revoked grant: %d to %q", p.Status, p.Header.Get("Location"))
+	}
+	if idSignsIn(t, h, old) {
+		t.Error("/msal-demo left the session with the revoked grant signed in")
+	}
 }
