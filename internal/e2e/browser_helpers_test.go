@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -26,7 +27,7 @@ const (
 	// fails the step instead of stalling `make test`.
 	stepTimeout = 10 * time.Second
 	// browserTimeout bounds the browser's whole life: when it ends, Chromium is stopped.
-	browserTimeout = 50 * time.Second
+	browserTimeout = 120 * time.Second
 )
 
 // browserNames are the executables tried, in order, on $PATH.
@@ -104,6 +105,7 @@ type tab struct {
 
 	mu       sync.Mutex
 	problems []string // console errors, exceptions, CSP violations not yet reported
+	requests []string // every URL the tab requested, until takeRequests
 
 	// documents are the request IDs of page loads (touched only by watch, on one goroutine).
 	documents map[network.RequestID]bool
@@ -139,6 +141,11 @@ func (b *tab) watch(ev any) {
 		if ev.Type == network.ResourceTypeDocument {
 			b.documents[ev.RequestID] = true
 		}
+		b.mu.Lock()
+		b.requests = append(b.requests, ev.Request.URL)
+		b.mu.Unlock()
+	case *page.EventJavascriptDialogOpening:
+		p = "a page opened a JavaScript dialog: " + ev.Message
 	case *log.EventEntryAdded:
 		e := ev.Entry
 		csp := strings.Contains(e.Text, "Content Security Policy") || strings.Contains(e.Text, "Content-Security-Policy")
@@ -183,6 +190,15 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 }
 
 // takeProblems returns and forgets what the watcher recorded.
+// takeRequests returns the URLs the tab requested since the last call.
+func (b *tab) takeRequests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.requests
+	b.requests = nil
+	return r
+}
+
 func (b *tab) takeProblems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -22,15 +22,25 @@ func TestBrowser(t *testing.T) {
 	browser := startBrowser(t, execPath, s.emulatorSPKI(t))
 	shots := newScreenshots(t)
 
-	t.Run("sign in, MSAL Demo, logout", func(t *testing.T) {
+	t.Run("sign in, MSAL Demo, Notes, logout", func(t *testing.T) {
 		b := newTab(t, browser, s.Base, shots)
-		b.run(signInJourney(s, s.Users[0]))
+		b.run(insertBefore(signInJourney(s, s.Users[0]), "back to MSAL Demo", notesJourney(s, s.Users[0], t.TempDir())))
 	})
 	t.Run("consent declined", func(t *testing.T) {
 		// Another user: the first one's consent is remembered by the emulator.
 		b := newTab(t, browser, s.Base, shots)
 		b.run(declineConsentJourney(s, s.Users[1]))
 	})
+}
+
+// insertBefore puts more steps before the step named name.
+func insertBefore(steps []step, name string, more []step) []step {
+	for i, st := range steps {
+		if st.name == name {
+			return append(append(append([]step(nil), steps[:i]...), more...), steps[i:]...)
+		}
+	}
+	return append(steps, more...)
 }
 
 // signInJourney: sign in as u, accept consent, open MSAL Demo, log out.

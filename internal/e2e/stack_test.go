@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -69,10 +70,46 @@ func (r seenRequest) String() string {
 		r.Path, r.Origin, r.SecFetchSite, r.SecFetchMode, r.SecFetchDest, r.Referer)
 }
 
-// requestLog records the headers the cross-origin protection reads, for every POST the app gets.
+// requestLog records the headers the cross-origin protection reads, for every POST the app gets,
+// and what the app answered to each image or attachment the browser loaded through it.
 type requestLog struct {
-	mu   sync.Mutex
-	seen []seenRequest
+	mu        sync.Mutex
+	seen      []seenRequest
+	resources []seenResource
+}
+
+// seenResource is one GET /notes/resources/{id} and the app's answer.
+type seenResource struct {
+	Path        string
+	Status      int
+	ContentType string
+	HadCookie   bool
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// resourcesSeen returns the resource GETs recorded so far.
+func (l *requestLog) resourcesSeen() []seenResource {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]seenResource(nil), l.resources...)
 }
 
 func (l *requestLog) record(next http.Handler) http.Handler {
@@ -86,9 +123,22 @@ func (l *requestLog) record(next http.Handler) http.Handler {
 			})
 			l.mu.Unlock()
 		}
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/notes/resources/") {
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			_, err := r.Cookie(cookieName)
+			l.mu.Lock()
+			l.resources = append(l.resources, seenResource{Path: r.URL.Path, Status: sw.status,
+				ContentType: sw.Header().Get("Content-Type"), HadCookie: err == nil})
+			l.mu.Unlock()
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// cookieName is the app's session cookie on plain HTTP.
+const cookieName = "graphauth_session"
 
 // to returns the recorded POSTs to path.
 func (l *requestLog) to(path string) []seenRequest {

@@ -17,6 +17,7 @@ import (
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/explain"
 	"github.com/graphauth/graphauth/internal/graph"
+	"github.com/graphauth/graphauth/internal/onenote"
 )
 
 func init() {
@@ -31,6 +32,8 @@ type Deps struct {
 	Store  scs.Store     // where sessions live (file, memory, redis, postgres)
 	Auth   *auth.Client  // the flow on top of MSAL
 	Graph  *graph.Client // GET /me
+	// OneNote reads the user's notebooks (pages and exports share its per-user pacing).
+	OneNote *onenote.Client
 	// Ready reports whether the dependencies are usable, for /readyz (nil = always ready).
 	Ready func(*http.Request) error
 	Now   func() time.Time // nil = time.Now
@@ -43,6 +46,7 @@ type App struct {
 	sessions *scs.SessionManager
 	auth     *auth.Client
 	graph    *graph.Client
+	onenote  *onenote.Client
 	pages    map[string]*template.Template
 	ready    func(*http.Request) error
 	now      func() time.Time
@@ -85,6 +89,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		sessions: sm,
 		auth:     d.Auth,
 		graph:    d.Graph,
+		onenote:  d.OneNote,
 		pages:    pages,
 		ready:    d.Ready,
 		now:      d.Now,

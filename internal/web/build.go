@@ -11,6 +11,7 @@ import (
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/graph"
 	"github.com/graphauth/graphauth/internal/httpclient"
+	"github.com/graphauth/graphauth/internal/onenote"
 	"github.com/graphauth/graphauth/internal/session"
 )
 
@@ -62,6 +63,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 	app, err := New(cfg, Deps{
 		Logger: log, Store: store.Store, Auth: ac,
 		Graph: &graph.Client{HTTP: hc, Endpoint: cfg.GraphEndpoint, Timeout: cfg.OutboundTimeout},
+		OneNote: onenote.New(onenote.Options{HTTP: streaming(hc), BaseURL: cfg.GraphBase(),
+			RequestsPerMinute: cfg.OneNoteRequestsPerMinute, Concurrency: cfg.OneNoteConcurrency,
+			Timeout: cfg.OutboundTimeout}),
 		Ready: ready,
 	})
 	if err != nil {
@@ -81,4 +85,12 @@ func sessionKeys(cfg config.Config, log *slog.Logger) (*session.Keys, error) {
 		"sessions will not survive a restart, and instances sharing a store cannot read each other's " +
 		"(set SESSION_KEY, made with `openssl rand -hex 32`, to keep them)")
 	return session.RandomKeys(), nil
+}
+
+// streaming is hc without its overall time limit, for responses that stream (a large attachment
+// takes as long as it takes); the transport's header time-out and each call's context still apply.
+func streaming(hc *http.Client) *http.Client {
+	c := *hc
+	c.Timeout = 0
+	return &c
 }

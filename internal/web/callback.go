@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -38,6 +39,11 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		desc := q.Get("error_description")
 		x := explain.Entra(auth.AADSTSFromText(desc), e, a.explainC)
+		if flow.Incremental() {
+			// A later request for more (e.g. Notes.Read) was declined: the sign-in still stands.
+			a.fail(w, r, a.incrementalDeclined(flow, x, e))
+			return
+		}
 		a.fail(w, r, problem{Status: http.StatusBadRequest, Title: "Sign-in did not complete",
 			What: "The Microsoft identity platform sent back an error instead of a sign-in.", Code: x.Code,
 			Meaning: x.Meaning, Fix: x.Fix, Action: "/login", ActionText: "Sign in again",
@@ -71,8 +77,9 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	a.sessions.Put(ctx, keyAccount, signIn.HomeAccountID)
 	a.saveTokenCache(ctx, tc)
 	a.recordCallback(ctx, flow, q, rec) // for /flow: steps 4 and 5 as they happened
-	a.log.Info("signed in", "user", signIn.Identity.Key(), "request_id", requestID(r))
-	http.Redirect(w, r, "/", http.StatusFound)
+	a.log.Info("signed in", "user", signIn.Identity.Key(), "scopes", len(flow.Scopes), "request_id", requestID(r))
+	// Back to the page the user asked for before signing in (or consenting), else home.
+	http.Redirect(w, r, cmp.Or(returnPath(flow.ReturnTo), "/"), http.StatusFound)
 }
 
 func badCallback(what string, err error) problem {

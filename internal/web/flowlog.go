@@ -72,7 +72,9 @@ func (a *App) recordLogin(ctx context.Context, f auth.Flow, authURL string) {
 // recordCallback completes the record of the sign-in that just succeeded: the callback's query
 // (step 4) and the token request and response (step 5) that rec captured.
 func (a *App) recordCallback(ctx context.Context, f auth.Flow, q url.Values, rec *auth.Recorder) {
-	a.sessions.Remove(ctx, keyFlowGraphDone) // a new sign-in: its step 6 is still to come
+	if !f.Incremental() {
+		a.sessions.Remove(ctx, keyFlowGraphDone) // a new sign-in: its step 6 is still to come
+	}
 	l := flowLog{State: f.State, LoginAt: f.Started.UTC()}
 	var rest []flowLog
 	for _, p := range a.pendingFlowLogs(ctx) {
@@ -97,6 +99,12 @@ func (a *App) recordCallback(ctx context.Context, f auth.Flow, q url.Values, rec
 		l.CallbackAt = ex.At
 	}
 	l.Origin = tokenOrigin{Source: "code redemption", At: l.CallbackAt}
+	if f.Incremental() {
+		// A later authorization for more scopes: /flow shows it as its own steps, after the
+		// sign-in's record, which stays as it was.
+		a.saveFlowLogAs(ctx, keyFlowLogConsent, l)
+		return
+	}
 	a.saveFlowLog(ctx, l)
 }
 
@@ -155,9 +163,11 @@ func (a *App) pendingFlowLogs(ctx context.Context) []flowLog {
 	return p
 }
 
-func (a *App) flowLog(ctx context.Context) (flowLog, bool) {
+func (a *App) flowLog(ctx context.Context) (flowLog, bool) { return a.flowLogAt(ctx, keyFlowLog) }
+
+func (a *App) flowLogAt(ctx context.Context, key string) (flowLog, bool) {
 	var l flowLog
-	b := a.sessions.GetBytes(ctx, keyFlowLog)
+	b := a.sessions.GetBytes(ctx, key)
 	if len(b) == 0 || json.Unmarshal(b, &l) != nil {
 		return flowLog{}, false
 	}
@@ -166,7 +176,9 @@ func (a *App) flowLog(ctx context.Context) (flowLog, bool) {
 
 // saveFlowLog stores l, trimmed until it fits maxFlowLogBytes: the session stays small whatever
 // the identity platform sends.
-func (a *App) saveFlowLog(ctx context.Context, l flowLog) {
+func (a *App) saveFlowLog(ctx context.Context, l flowLog) { a.saveFlowLogAs(ctx, keyFlowLog, l) }
+
+func (a *App) saveFlowLogAs(ctx context.Context, key string, l flowLog) {
 	b, _ := json.Marshal(l)
 	for _, trim := range []func(*flowLog){
 		func(l *flowLog) { l.Origin.Call = nil },
@@ -194,7 +206,7 @@ func (a *App) saveFlowLog(ctx context.Context, l flowLog) {
 		trim(&l)
 		b, _ = json.Marshal(l)
 	}
-	a.sessions.Put(ctx, keyFlowLog, b)
+	a.sessions.Put(ctx, key, b)
 }
 
 func dropClaims(fs []auth.Field) []auth.Field { return dropClaimsOf(fs, "") }
@@ -305,6 +317,21 @@ type flowView struct {
 
 	Graph       *exchangeView
 	GraphSource string
+
+	// Consent is a later authorization for more scopes (incremental consent), if any.
+	Consent *laterView
+}
+
+// laterView is an incremental authorization's steps 2 to 5, shown after the sign-in's.
+type laterView struct {
+	LoginAt, CallbackAt string
+	AuthorizeURL        string
+	Authorize           []paramRow
+	SentScope           string
+	Callback            []paramRow
+	StateMatches        bool
+	Redeem              *exchangeView
+	NonceMatches        bool
 }
 
 // flow shows the six steps of this session's sign-in, as recorded when they happened.
@@ -344,6 +371,21 @@ func (a *App) flow(w http.ResponseWriter, r *http.Request) {
 			v.Graph = exchange(*l.Graph, l.LoginAt)
 			v.GraphSource = l.GraphSource
 		}
+	}
+	if c, ok := a.flowLogAt(ctx, keyFlowLogConsent); ok && !c.LoginAt.IsZero() {
+		lv := &laterView{LoginAt: clock(c.LoginAt), CallbackAt: clock(c.CallbackAt), AuthorizeURL: c.AuthorizeURL,
+			Authorize: rows(c.Authorize, authorizeNotes), SentScope: value(c.Authorize, "scope"),
+			Callback: rows(c.CallbackQuery, callbackNotes)}
+		lv.StateMatches = value(c.Authorize, "state") != "" && value(c.CallbackQuery, "state") == value(c.Authorize, "state")
+		if c.Redeem != nil {
+			lv.Redeem = exchange(*c.Redeem, c.LoginAt)
+			for _, f := range c.Redeem.Response {
+				if f.Name == "id_token" {
+					lv.NonceMatches = value(f.Claims, "nonce") != "" && value(f.Claims, "nonce") == value(c.Authorize, "nonce")
+				}
+			}
+		}
+		v.Consent = lv
 	}
 	a.render(w, r, http.StatusOK, "flow.html", "Your sign-in, step by step", v)
 }

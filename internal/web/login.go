@@ -23,6 +23,8 @@ type loginView struct {
 // MSAL Go builds the authorize URL but cannot add these three; auth.AuthCodeURL appends them.
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	flow := auth.NewFlow(a.cfg.RedirectURI, a.now())
+	// Where to land after sign-in: a path on this app only, kept server-side with the flow.
+	flow.ReturnTo = returnPath(r.URL.Query().Get("next"))
 	authURL, err := a.auth.AuthCodeURL(r.Context(), flow)
 	if err != nil {
 		a.fail(w, r, a.problemFor(err, "preparing the sign-in"))

@@ -36,6 +36,20 @@ func (a *App) Handler() http.Handler {
 		r.Get("/flow", a.flow)                                 // the six steps, with what was sent and received
 		r.With(a.oneIdentityCall).Get("/token", a.token)       // ID token claims; the access token's scopes and expiry
 		r.With(a.forcedRefresh).Post("/token", a.refreshToken) // "Refresh now": a silent refresh on demand
+
+		// The next chapter: OneNote, with Notes.Read asked for on first use (incremental consent).
+		r.Get("/notes", a.notes)                         // notebooks, section groups and sections
+		r.Get("/notes/consent", a.notesConsent)          // the second trip to the authorize endpoint
+		r.Get("/notes/sections/{id}", a.notesSection)    // a section's pages, in OneNote's order
+		r.Get("/notes/pages/{id}", a.notesPage)          // a page: details, rendered, its HTML
+		r.Get("/notes/pages/{id}/body", a.notesPageBody) // the page sanitized, sandboxed, for the iframe
+	})
+
+	// Downloads stream, so they read the session without writing it back.
+	r.Group(func(r chi.Router) {
+		r.Use(a.loadSession)
+		r.Get("/notes/pages/{id}/markdown", a.notesMarkdown) // .md, or .zip with its assets
+		r.Get("/notes/resources/{id}", a.notesResource)      // an image or attachment, with the user's token
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, notFound())

@@ -20,6 +20,7 @@ const (
 	keyAbsoluteExpiry = "absolute_expiry"
 
 	keyFlowLog        = "flow_log"         // []byte: JSON record of this sign-in's six steps, for /flow (flowlog.go)
+	keyFlowLogConsent = "flow_log_consent" // []byte: JSON record of a later authorization for more scopes (Notes.Read)
 	keyFlowLogPending = "flow_log_pending" // []byte: records of sign-ins started and not finished
 	keyTokenFlash     = "token_flash"      // []byte: the result of "Refresh now", shown once on /token
 	keyFlowGraphDone  = "flow_graph_done"  // bool: step 6 of /flow is recorded; later cached calls skip the record
