@@ -22,6 +22,8 @@ func TestAuthorizeErrorPages(t *testing.T) {
 		{"missing redirect_uri", DefaultTenant, map[string]string{"redirect_uri": ""}, "AADSTS900971"},
 		{"unregistered redirect_uri", DefaultTenant, map[string]string{"redirect_uri": "http://localhost:5001/getAToken"}, "AADSTS50011"},
 		{"redirect_uri differs in case", DefaultTenant, map[string]string{"redirect_uri": "http://localhost:5000/GetAToken"}, "AADSTS50011"},
+		// As Entra: a silent request (what `graphauth check` sends) is refused on the page too.
+		{"unregistered redirect_uri, prompt none", DefaultTenant, map[string]string{"redirect_uri": "http://localhost:5001/getAToken", "prompt": "none"}, "AADSTS50011"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

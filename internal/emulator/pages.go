@@ -229,17 +229,23 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "index", data)
 }
 
-// handleStatic serves the stylesheet and the form_post script.
+// handleStatic serves the stylesheet, the form_post script and the favicon.
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	name := path.Base(r.URL.Path)
+	if name == "favicon.ico" {
+		name = "favicon.svg"
+	}
 	data, err := assets.ReadFile("static/" + name)
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	ctype := "text/css; charset=utf-8"
-	if strings.HasSuffix(name, ".js") {
+	switch {
+	case strings.HasSuffix(name, ".js"):
 		ctype = "text/javascript; charset=utf-8"
+	case strings.HasSuffix(name, ".svg"):
+		ctype = "image/svg+xml"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "max-age=3600")

@@ -119,6 +119,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.handleIndex)
 	mux.HandleFunc("GET /_static/emulator.css", s.handleStatic)
 	mux.HandleFunc("GET /_static/formpost.js", s.handleStatic)
+	mux.HandleFunc("GET /_static/favicon.svg", s.handleStatic)
+	mux.HandleFunc("GET /favicon.ico", s.handleStatic) // browsers ask for it; the SVG answers
 
 	// Microsoft identity platform v2.0, per tenant (the GUID, "common" or "organizations").
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleMetadata)
