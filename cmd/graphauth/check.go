@@ -26,16 +26,19 @@ import (
 var errCheckFailed = errors.New("check failed")
 
 // `graphauth check` smoke-tests the configured app registration without a browser, for a person
-// or a CI job, in four steps:
+// or a CI job, in five steps:
 //
 //  1. offline: every variable present and well-formed (config.Check), the certificate not expired;
 //  2. metadata: the authority's OpenID configuration is reachable and its issuer matches;
-//  3. credential: a client-credentials token request for Graph's .default scope succeeds, which
+//  3. redirect: a silent authorize request (prompt=none) is redirected back to REDIRECT_URI, which
+//     the identity platform does only for a registered one (check_redirect.go);
+//  4. credential: a client-credentials token request for Graph's .default scope succeeds, which
 //     proves the client ID, the tenant and the secret or certificate together;
-//  4. graph: the Graph endpoint answers over TLS.
+//  5. graph: the Graph endpoint answers over TLS.
 //
 // Each step prints ok, FAIL (with what it means and what to do) or skipped (with why). It never
-// prints a secret or a token. The exit code is 0 only when every step passed.
+// prints a secret or a token. The exit code is 0 only when every step passed. What only a person
+// signing in can show (consent, Conditional Access) is listed as not checked.
 
 // checkStep is one step's outcome; with --json the report is printed as it is.
 type checkStep struct {
@@ -59,10 +62,13 @@ type checkProblem struct {
 }
 
 type checkReport struct {
-	OK        bool        `json:"ok"`
-	ClientID  string      `json:"client_id,omitempty"`
-	Authority string      `json:"authority,omitempty"`
-	Steps     []checkStep `json:"steps"`
+	OK        bool          `json:"ok"`
+	ClientID  string        `json:"client_id,omitempty"`
+	Authority string        `json:"authority,omitempty"`
+	Steps     []checkStep   `json:"steps"`
+	cfg       config.Config // for the list of what was not checked
+	// NotChecked is what no step can check without a person signing in.
+	NotChecked []string `json:"not_checked"`
 }
 
 const (
@@ -98,7 +104,7 @@ func check(ctx context.Context, load func() (config.Config, error), args []strin
 	return nil
 }
 
-// runChecks runs the four steps; a step that cannot run for want of an earlier one is skipped.
+// runChecks runs the five steps; a step that cannot run for want of an earlier one is skipped.
 func runChecks(ctx context.Context, load func() (config.Config, error), now func() time.Time) checkReport {
 	var rep checkReport
 	add := func(s checkStep, start time.Time) {
@@ -117,9 +123,9 @@ func runChecks(ctx context.Context, load func() (config.Config, error), now func
 	start := time.Now()
 	cfg, offline := checkOffline(load, now())
 	add(offline, start)
-	rep.ClientID, rep.Authority = cfg.ClientID, cfg.Authority
+	rep.ClientID, rep.Authority, rep.cfg = cfg.ClientID, cfg.Authority, cfg
 	if offline.Status != statusOK {
-		skipAll([]string{"metadata", "credential", "graph"}, "needs a valid configuration (step 1)")
+		skipAll([]string{"metadata", "redirect", "credential", "graph"}, "needs a valid configuration (step 1)")
 		return finish(rep)
 	}
 	xc := explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes}
@@ -128,7 +134,7 @@ func runChecks(ctx context.Context, load func() (config.Config, error), now func
 	if err != nil {
 		add(checkStep{Name: "metadata", Status: statusFail, Summary: err.Error(),
 			Fix: "Set EXTRA_CA_FILE to a readable PEM file of CA certificates, or unset it."}, time.Now())
-		skipAll([]string{"credential", "graph"}, "needs an HTTP client (step 2)")
+		skipAll([]string{"redirect", "credential", "graph"}, "needs an HTTP client (step 2)")
 		return finish(rep)
 	}
 
@@ -137,21 +143,25 @@ func runChecks(ctx context.Context, load func() (config.Config, error), now func
 	md := checkMetadata(ctx, cfg, hc, xc)
 	add(md, start)
 
-	// 3. The credential, with the client-credentials grant.
-	start = time.Now()
+	// 3. The redirect URI, with a silent authorize request; 4. the credential, with the
+	// client-credentials grant.
 	if md.Status != statusOK {
-		add(checkStep{Name: "credential", Status: statusSkipped, Summary: "needs the authority's metadata (step 2)"}, start)
+		skipAll([]string{"redirect", "credential"}, "needs the authority's metadata (step 2)")
 	} else {
+		start = time.Now()
+		add(checkRedirect(ctx, cfg, hc, xc), start)
+		start = time.Now()
 		add(checkCredential(ctx, cfg, hc, xc), start)
 	}
 
-	// 4. Graph over TLS.
+	// 5. Graph over TLS.
 	start = time.Now()
 	add(checkGraph(ctx, cfg, hc), start)
 	return finish(rep)
 }
 
 func finish(rep checkReport) checkReport {
+	rep.NotChecked = notChecked(rep.cfg)
 	rep.OK = true
 	for _, s := range rep.Steps {
 		if s.Status != statusOK {
@@ -246,7 +256,7 @@ func checkMetadata(ctx context.Context, cfg config.Config, hc *http.Client, xc e
 			s.Code, s.Meaning, s.Fix, s.TraceID, s.CorrelationID = x.Code, x.Meaning, x.Fix, ee.TraceID, ee.CorrelationID
 			if x.Code == "" && ee.Status == http.StatusNotFound {
 				s.Meaning = "There is no OpenID configuration at this address: AUTHORITY is not an identity platform authority."
-				s.Fix = "Set AUTHORITY to https://login.microsoftonline.com/<your tenant ID> (or your national cloud's login host)."
+				s.Fix = fmt.Sprintf("AUTHORITY is %s: set it to https://login.microsoftonline.com/<your tenant ID> (or your national cloud's login host).", cfg.Authority)
 			}
 		case errors.Is(err, auth.ErrUnreachable):
 			s.Summary = "could not reach " + mdURL
@@ -254,13 +264,13 @@ func checkMetadata(ctx context.Context, cfg config.Config, hc *http.Client, xc e
 			s.Fix = fmt.Sprintf("Check AUTHORITY (%s): its host must be the identity platform's (login.microsoftonline.com, or your national cloud's), reachable from here (network, proxy, firewall). A private CA needs EXTRA_CA_FILE.", cfg.Authority)
 		default:
 			s.Summary = fmt.Sprintf("%s: %v", mdURL, err)
-			s.Fix = "Check that AUTHORITY is an identity platform authority such as https://login.microsoftonline.com/<tenant ID>."
+			s.Fix = fmt.Sprintf("Check that AUTHORITY (%s) is an identity platform authority such as https://login.microsoftonline.com/<tenant ID>.", cfg.Authority)
 		}
 		return s
 	}
 	if msg := issuerProblem(cfg.Authority, md.Issuer); msg != "" {
 		s.Status, s.Summary = statusFail, msg
-		s.Fix = "Set AUTHORITY to the identity platform's host for your cloud followed by your Directory (tenant) ID, e.g. https://login.microsoftonline.com/<tenant ID>."
+		s.Fix = fmt.Sprintf("AUTHORITY is %s: set it to the identity platform's host for your cloud followed by your Directory (tenant) ID, e.g. https://login.microsoftonline.com/<tenant ID>.", cfg.Authority)
 		return s
 	}
 	s.Status = statusOK
@@ -329,10 +339,10 @@ func checkCredential(ctx context.Context, cfg config.Config, hc *http.Client, xc
 		case errors.Is(err, auth.ErrUnreachable):
 			s.Summary = "the token endpoint could not be reached"
 			s.Meaning = unreachableMeaning(err)
-			s.Fix = "Check the network and AUTHORITY; try again."
+			s.Fix = fmt.Sprintf("Check the network and AUTHORITY (%s); try again.", cfg.Authority)
 		default:
 			s.Summary = err.Error()
-			s.Fix = "Check CLIENT_ID, the credential and AUTHORITY."
+			s.Fix = fmt.Sprintf("Check CLIENT_ID (%s), the credential and AUTHORITY (%s).", cfg.ClientID, cfg.Authority)
 		}
 		return s
 	}
@@ -362,7 +372,7 @@ func checkGraph(ctx context.Context, cfg config.Config, hc *http.Client) checkSt
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.GraphEndpoint, nil)
 	if err != nil {
 		s.Status, s.Summary = statusFail, err.Error()
-		s.Fix = "Set GRAPH_ENDPOINT to https://graph.microsoft.com/v1.0/me."
+		s.Fix = fmt.Sprintf("GRAPH_ENDPOINT (%s) is not a URL: set it to https://graph.microsoft.com/v1.0/me.", cfg.GraphEndpoint)
 		return s
 	}
 	resp, err := hc.Do(req)
@@ -370,7 +380,7 @@ func checkGraph(ctx context.Context, cfg config.Config, hc *http.Client) checkSt
 		s.Status = statusFail
 		s.Summary = "no answer over TLS from " + cfg.GraphEndpoint
 		s.Meaning = unreachableMeaning(err)
-		s.Fix = "Check GRAPH_ENDPOINT (https://graph.microsoft.com/v1.0/me, or your national cloud's Graph host) and that it is reachable from here. A private CA needs EXTRA_CA_FILE."
+		s.Fix = fmt.Sprintf("Check GRAPH_ENDPOINT (%s): Microsoft Graph is https://graph.microsoft.com/v1.0/me, or your national cloud's Graph host; it must be reachable from here. A private CA needs EXTRA_CA_FILE.", cfg.GraphEndpoint)
 		return s
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -451,9 +461,33 @@ func printReport(w io.Writer, rep checkReport) {
 			fmt.Fprintf(w, "%strace ID %s, correlation ID %s\n", indent, s.TraceID, s.CorrelationID)
 		}
 	}
+	if len(rep.NotChecked) > 0 {
+		fmt.Fprintln(w, "not checked (no step can, without a person signing in):")
+		for _, n := range rep.NotChecked {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
 	result := "ok"
 	if failed > 0 || skipped > 0 {
 		result = "FAIL"
 	}
 	fmt.Fprintf(w, "result: %s (%d ok, %d failed, %d skipped)\n", result, passed, failed, skipped)
+}
+
+// notChecked says plainly what no step can check: it happens only when a person signs in.
+func notChecked(cfg config.Config) []string {
+	scopes := strings.Join(cfg.Scopes, " ")
+	if scopes == "" {
+		scopes = config.DefaultScope
+	}
+	notes := strings.Join(cfg.NotesScopes, " ")
+	if notes == "" {
+		notes = config.DefaultNotesScope
+	}
+	return []string{
+		fmt.Sprintf("whether users will consent to the delegated permissions (SCOPE: %s), or an administrator must grant consent for them", scopes),
+		"Conditional Access and MFA policies, which apply only when a person signs in",
+		fmt.Sprintf("whether %s is granted for the Notes pages: the app asks for it later, on the first visit to /notes (incremental consent)", notes),
+		"whether a signed-in user's own Graph calls succeed (their licences, and OneNote being set up for them)",
+	}
 }

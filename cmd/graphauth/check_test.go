@@ -101,10 +101,16 @@ func TestCheckGoodSetupPassesEveryStep(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0:\n%s", code, out)
 	}
-	wantStatus(t, out, map[string]string{"offline": "ok", "metadata": "ok", "credential": "ok", "graph": "ok"})
+	wantStatus(t, out, map[string]string{"offline": "ok", "metadata": "ok", "redirect": "ok", "credential": "ok", "graph": "ok"})
 	mustContainAll(t, out, "issuer matches AUTHORITY: "+emu.Authority()+"/v2.0",
+		"redirected to REDIRECT_URI "+emulator.DemoRedirectURI+" (login_required, as expected with nobody signed in): it is registered",
 		"got an app-only token for https://graph.microsoft.com/.default with the client secret",
-		"answered 401 over TLS", " ms  ", "result: ok (4 ok, 0 failed, 0 skipped)")
+		"answered 401 over TLS", " ms  ", "result: ok (5 ok, 0 failed, 0 skipped)",
+		"not checked (no step can, without a person signing in):", "consent to the delegated permissions (SCOPE: User.ReadBasic.All)",
+		"Conditional Access", "Notes.Read is granted")
+	if got := emu.Counters()["authorize"]; got != 1 {
+		t.Errorf("authorize requests = %d, want 1", got)
+	}
 	if got := emu.Counters()["token:client_credentials"]; got != 1 {
 		t.Errorf("client_credentials grants = %d, want 1", got)
 	}
@@ -122,8 +128,9 @@ func TestCheckJSON(t *testing.T) {
 		wantCode int
 		statuses []string
 	}{
-		{"good", nil, true, 0, []string{"ok", "ok", "ok", "ok"}},
-		{"wrong secret", map[string]string{"CLIENT_SECRET": "not-the-secret-value"}, false, 1, []string{"ok", "ok", "fail", "ok"}},
+		{"good", nil, true, 0, []string{"ok", "ok", "ok", "ok", "ok"}},
+		{"wrong secret", map[string]string{"CLIENT_SECRET": "not-the-secret-value"}, false, 1, []string{"ok", "ok", "ok", "fail", "ok"}},
+		{"unregistered redirect URI", map[string]string{"REDIRECT_URI": "http://localhost:5999/getAToken"}, false, 1, []string{"ok", "ok", "fail", "ok", "ok"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := runCheck(t, checkEnv(t, emu, tc.override), "--json")
@@ -134,7 +141,7 @@ func TestCheckJSON(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
 				t.Fatalf("not one JSON document: %v\n%s", err, out)
 			}
-			if rep.OK != tc.wantOK || len(rep.Steps) != 4 {
+			if rep.OK != tc.wantOK || len(rep.Steps) != 5 {
 				t.Fatalf("ok=%v with %d steps:\n%s", rep.OK, len(rep.Steps), out)
 			}
 			for i, s := range rep.Steps {
@@ -142,8 +149,13 @@ func TestCheckJSON(t *testing.T) {
 					t.Errorf("step %d: %+v, want status %s", i+1, s, tc.statuses[i])
 				}
 			}
-			if !tc.wantOK && rep.Steps[2].Code != "AADSTS7000215" {
-				t.Errorf("credential code = %q, want AADSTS7000215", rep.Steps[2].Code)
+			for _, s := range rep.Steps {
+				if s.Status == statusFail && s.Code == "" {
+					t.Errorf("step %s failed without a code: %+v", s.Name, s)
+				}
+			}
+			if len(rep.NotChecked) < 3 || !strings.Contains(strings.Join(rep.NotChecked, "\n"), "Conditional Access") {
+				t.Errorf("not_checked = %q, want what no step can check", rep.NotChecked)
 			}
 		})
 	}
@@ -163,21 +175,31 @@ func TestCheckExplainsBrokenRegistrations(t *testing.T) {
 		want     []string
 	}{
 		{"wrong secret", map[string]string{"CLIENT_SECRET": "a-wrong-secret-value"},
-			map[string]string{"metadata": "ok", "credential": "FAIL", "graph": "ok"},
+			map[string]string{"metadata": "ok", "redirect": "ok", "credential": "FAIL", "graph": "ok"},
 			[]string{"AADSTS7000215", "pasted instead of its Value", "copy its Value column", "trace ID", "correlation ID"}},
 		{"unknown client", map[string]string{"CLIENT_ID": unknownApp},
-			map[string]string{"metadata": "ok", "credential": "FAIL", "graph": "ok"},
-			[]string{"AADSTS700016", "no application with this client ID", "Check CLIENT_ID (" + unknownApp + ")"}},
+			map[string]string{"metadata": "ok", "redirect": "FAIL", "credential": "FAIL", "graph": "ok"},
+			[]string{"AADSTS700016", "no application with this client ID", "Check CLIENT_ID (" + unknownApp + ")",
+				"the identity platform does not know CLIENT_ID " + unknownApp}},
+		// The registration lacks this redirect URI: the identity platform shows AADSTS50011 and
+		// never redirects, which is what sign-in would meet.
+		{"unregistered redirect URI", map[string]string{"REDIRECT_URI": "http://localhost:5999/getAToken"},
+			map[string]string{"metadata": "ok", "redirect": "FAIL", "credential": "ok", "graph": "ok"},
+			[]string{"REDIRECT_URI http://localhost:5999/getAToken is not registered for this app", "AADSTS50011",
+				"add exactly http://localhost:5999/getAToken", "trace ID", "correlation ID"}},
+		{"unreachable Graph", map[string]string{"GRAPH_ENDPOINT": "https://" + dead + "/v1.0/me"},
+			map[string]string{"metadata": "ok", "redirect": "ok", "credential": "ok", "graph": "FAIL"},
+			[]string{"Check GRAPH_ENDPOINT (https://" + dead + "/v1.0/me)", "connection refused"}},
 		{"unknown tenant", map[string]string{"AUTHORITY": emu.URL() + "/" + unknownTenant},
-			map[string]string{"metadata": "FAIL", "credential": "skipped", "graph": "ok"},
+			map[string]string{"metadata": "FAIL", "redirect": "skipped", "credential": "skipped", "graph": "ok"},
 			[]string{"AADSTS90002", "tenant in AUTHORITY does not exist", "Check AUTHORITY (" + emu.URL() + "/" + unknownTenant + ")",
 				"needs the authority's metadata (step 2)"}},
 		{"unreachable authority", map[string]string{"AUTHORITY": "https://" + dead + "/" + unknownTenant},
-			map[string]string{"metadata": "FAIL", "credential": "skipped", "graph": "ok"},
+			map[string]string{"metadata": "FAIL", "redirect": "skipped", "credential": "skipped", "graph": "ok"},
 			[]string{"could not reach https://" + dead + "/" + unknownTenant + "/v2.0/.well-known/openid-configuration",
 				"connection refused", "Check AUTHORITY"}},
 		{"untrusted authority certificate", map[string]string{"EXTRA_CA_FILE": ""},
-			map[string]string{"metadata": "FAIL", "credential": "skipped", "graph": "FAIL"},
+			map[string]string{"metadata": "FAIL", "redirect": "skipped", "credential": "skipped", "graph": "FAIL"},
 			[]string{"not trusted here", "EXTRA_CA_FILE"}},
 	}
 	for _, tc := range cases {
@@ -231,9 +253,9 @@ func TestCheckReportsOfflineProblemsAsStepOne(t *testing.T) {
 			if code != 1 {
 				t.Fatalf("exit %d, want 1:\n%s", code, out)
 			}
-			wantStatus(t, out, map[string]string{"offline": "FAIL", "metadata": "skipped", "credential": "skipped", "graph": "skipped"})
-			mustContainAll(t, out, append(tc.want, "needs a valid configuration (step 1)", "config.example.env", "result: FAIL (0 ok, 1 failed, 3 skipped)")...)
-			if n := emu.Counters()["metadata"] + emu.Counters()["token"]; n != 0 {
+			wantStatus(t, out, map[string]string{"offline": "FAIL", "metadata": "skipped", "redirect": "skipped", "credential": "skipped", "graph": "skipped"})
+			mustContainAll(t, out, append(tc.want, "needs a valid configuration (step 1)", "config.example.env", "result: FAIL (0 ok, 1 failed, 4 skipped)")...)
+			if n := emu.Counters()["metadata"] + emu.Counters()["token"] + emu.Counters()["authorize"]; n != 0 {
 				t.Errorf("%d network calls despite a bad configuration", n)
 			}
 		})
@@ -327,4 +349,29 @@ func writeCert(t *testing.T, notBefore, notAfter time.Time) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The redirect step reads every answer a silent authorize request can get: a code (an app that
+// signs a user in without a page), "nobody signed in", or a registered redirect URI with another
+// refusal (which sign-in would meet too).
+func TestCheckRedirectOutcomes(t *testing.T) {
+	t.Run("code", func(t *testing.T) {
+		emu := startEmulator(t, func(c *emulator.Config) { c.Apps[0].AutoApproveUser = c.Users[0].UserPrincipalName })
+		out, code := runCheck(t, checkEnv(t, emu, nil))
+		if code != 0 {
+			t.Fatalf("exit %d, want 0:\n%s", code, out)
+		}
+		mustContainAll(t, out, "redirected to REDIRECT_URI "+emulator.DemoRedirectURI+" with a code: it is registered")
+	})
+	t.Run("registered, refused otherwise", func(t *testing.T) {
+		emu := startEmulator(t, nil)
+		emu.FailNext(emulator.Fault{Endpoint: "authorize", Code: 65001})
+		out, code := runCheck(t, checkEnv(t, emu, nil))
+		if code != 1 {
+			t.Fatalf("exit %d, want 1:\n%s", code, out)
+		}
+		wantStatus(t, out, map[string]string{"redirect": "FAIL", "credential": "ok"})
+		mustContainAll(t, out, "REDIRECT_URI "+emulator.DemoRedirectURI+" is registered, but the authorize request was refused",
+			"AADSTS65001", "Grant admin consent", "trace ID")
+	})
 }
