@@ -114,7 +114,8 @@ func ensureDir(dir string) error {
 }
 
 // removeLeftovers deletes the working directories of processes that have ended. Each process
-// works in p<pid>-<random>; several instances may share EXPORT_DIR, so a live one's is kept.
+// works in p<pid>-<random>; several instances may share EXPORT_DIR, so a live one's is kept,
+// and anything else in the directory is left alone.
 func removeLeftovers(dir string, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -123,11 +124,13 @@ func removeLeftovers(dir string, log *slog.Logger) {
 	for _, e := range entries {
 		name := e.Name()
 		pid, ok := pidOf(name)
-		if ok && pid != os.Getpid() && processAlive(pid) {
-			continue
-		}
-		if ok && pid == os.Getpid() {
+		switch {
+		case !ok || !e.IsDir():
+			continue // not ours: EXPORT_DIR may be a directory shared with other things
+		case pid == os.Getpid():
 			continue // another Manager of this process (tests run several instances in one)
+		case processAlive(pid):
+			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			log.Warn("export: could not remove a left-over export", "path", filepath.Join(dir, name), "err", err)
@@ -409,12 +412,13 @@ func (m *Manager) run(ctx context.Context, cancel context.CancelCauseFunc, j Job
 	} else {
 		m.log.Info("export done", "job", j.ID, "pages", final.Pages, "failed", final.PagesFailed, "bytes", final.Bytes)
 	}
-	if err := m.save(bg, final); err != nil {
-		m.log.Error("export: could not record the job's end", "job", j.ID, "err", err)
-	}
+	// Clean up before the final record: whoever sees the job ended finds nothing else left.
 	_ = m.o.Store.Delete(bg, cancelKey(j.ID))
 	if held, found, err := m.o.Store.Get(bg, userKey(j.Owner)); err == nil && found && string(held) == j.ID {
 		_ = m.o.Store.Delete(bg, userKey(j.Owner))
+	}
+	if err := m.save(bg, final); err != nil {
+		m.log.Error("export: could not record the job's end", "job", j.ID, "err", err)
 	}
 }
 

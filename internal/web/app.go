@@ -16,6 +16,7 @@ import (
 	"github.com/graphauth/graphauth/internal/auth"
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/explain"
+	"github.com/graphauth/graphauth/internal/export"
 	"github.com/graphauth/graphauth/internal/graph"
 	"github.com/graphauth/graphauth/internal/onenote"
 )
@@ -34,6 +35,8 @@ type Deps struct {
 	Graph  *graph.Client // GET /me
 	// OneNote reads the user's notebooks (pages and exports share its per-user pacing).
 	OneNote *onenote.Client
+	// Exports runs whole-notebook and section exports (nil: the export buttons answer 503).
+	Exports *export.Manager
 	// Ready reports whether the dependencies are usable, for /readyz (nil = always ready).
 	Ready func(*http.Request) error
 	Now   func() time.Time // nil = time.Now
@@ -47,6 +50,7 @@ type App struct {
 	auth     *auth.Client
 	graph    *graph.Client
 	onenote  *onenote.Client
+	exports  *export.Manager
 	pages    map[string]*template.Template
 	ready    func(*http.Request) error
 	now      func() time.Time
@@ -90,6 +94,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		auth:     d.Auth,
 		graph:    d.Graph,
 		onenote:  d.OneNote,
+		exports:  d.Exports,
 		pages:    pages,
 		ready:    d.Ready,
 		now:      d.Now,

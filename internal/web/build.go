@@ -18,7 +18,7 @@ import (
 // Build wires an App from the config: HTTP client, session store, the flow client and Graph.
 // The returned close function releases the session store. main and the tests both use it, so
 // they run the same code path.
-func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func() error, error) {
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...OneNoteOption) (*App, func() error, error) {
 	hc, err := httpclient.New(cfg.ExtraCAFile)
 	if err != nil {
 		return nil, nil, err
@@ -60,19 +60,25 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, func
 		}
 		return errors.Join(errs...)
 	}
-	app, err := New(cfg, Deps{
-		Logger: log, Store: store.Store, Auth: ac,
-		Graph: &graph.Client{HTTP: hc, Endpoint: cfg.GraphEndpoint, Timeout: cfg.OutboundTimeout},
-		OneNote: onenote.New(onenote.Options{HTTP: streaming(hc), BaseURL: cfg.GraphBase(),
-			RequestsPerMinute: cfg.OneNoteRequestsPerMinute, Concurrency: cfg.OneNoteConcurrency,
-			Timeout: cfg.OutboundTimeout}),
-		Ready: ready,
-	})
+	exports, err := newExports(cfg, store.Store, log)
 	if err != nil {
 		_ = store.Close()
 		return nil, nil, err
 	}
-	return app, store.Close, nil
+	closeAll := func() error { _ = exports.Close(); return store.Close() } // exports first: they write to the store
+	app, err := New(cfg, Deps{
+		Logger: log, Store: store.Store, Auth: ac,
+		Graph: &graph.Client{HTTP: hc, Endpoint: cfg.GraphEndpoint, Timeout: cfg.OutboundTimeout},
+		OneNote: onenote.New(applyOneNote(opts, onenote.Options{HTTP: streaming(hc), BaseURL: cfg.GraphBase(),
+			RequestsPerMinute: cfg.OneNoteRequestsPerMinute, Concurrency: cfg.OneNoteConcurrency,
+			Timeout: cfg.OutboundTimeout})),
+		Ready: ready, Exports: exports,
+	})
+	if err != nil {
+		_ = closeAll()
+		return nil, nil, err
+	}
+	return app, closeAll, nil
 }
 
 // sessionKeys is the key ring that seals stored sessions: SESSION_KEY's, or on a loopback host
@@ -93,4 +99,15 @@ func streaming(hc *http.Client) *http.Client {
 	c := *hc
 	c.Timeout = 0
 	return &c
+}
+
+// OneNoteOption adjusts the OneNote client Build makes: the export benchmark runs its pacer on
+// a clock sped up as much as the emulator's throttle (cmd/exportbench).
+type OneNoteOption func(*onenote.Options)
+
+func applyOneNote(opts []OneNoteOption, o onenote.Options) onenote.Options {
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }

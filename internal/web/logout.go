@@ -20,6 +20,9 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if signedIn {
 		a.log.Info("signed out", "user", id.Key(), "request_id", requestID(r))
+		if a.exports != nil {
+			a.exports.CancelOwner(r.Context(), id.Key()) // an export runs on the user's tokens: it ends too
+		}
 	}
 	// Back to the app's home page, at the address the user reached it by (see publicOrigin).
 	http.Redirect(w, r, a.auth.LogoutURL(a.publicOrigin(r)+"/"), http.StatusSeeOther)

@@ -43,6 +43,10 @@ func (a *App) Handler() http.Handler {
 		r.Get("/notes/sections/{id}", a.notesSection)    // a section's pages, in OneNote's order
 		r.Get("/notes/pages/{id}", a.notesPage)          // a page: details, rendered, its HTML
 		r.Get("/notes/pages/{id}/body", a.notesPageBody) // the page sanitized, sandboxed, for the iframe
+
+		// Export a section or a whole notebook to Markdown: starts a job, shown at /notes/exports/{job}.
+		r.Post("/notes/sections/{id}/export", a.exportStart("section"))
+		r.Post("/notes/notebooks/{id}/export", a.exportStart("notebook"))
 	})
 
 	// Downloads stream, so they read the session without writing it back.
@@ -50,6 +54,12 @@ func (a *App) Handler() http.Handler {
 		r.Use(a.loadSession)
 		r.Get("/notes/pages/{id}/markdown", a.notesMarkdown) // .md, or .zip with its assets
 		r.Get("/notes/resources/{id}", a.notesResource)      // an image or attachment, with the user's token
+
+		// An export's progress, cancel and zip: from the shared store, on any instance.
+		r.Get("/notes/exports/{job}", a.exportProgress)          // progress, cancel, download button
+		r.Get("/notes/exports/{job}/status", a.exportStatus)     // the progress as JSON (static/export.js)
+		r.Post("/notes/exports/{job}/cancel", a.exportCancel)    // stop it; nothing is kept
+		r.Get("/notes/exports/{job}/download", a.exportDownload) // the zip, streamed from the store
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, notFound())
