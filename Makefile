@@ -4,7 +4,7 @@ BIN       := bin
 EMU_STATE := .emulator
 FUZZTIME  ?= 30s
 
-.PHONY: all build run demo check-demo test test-short bench load fuzz lint clean
+.PHONY: all build run demo check-demo test test-short bench bench-export load fuzz lint clean
 
 all: build
 
@@ -47,6 +47,15 @@ bench:
 	@{ $(GO) test -run '^$$' -bench ResidentMemory -benchtime 1x -count 3 -timeout 30m ./cmd/graphauth; \
 	  echo $$? > test-output/bench.code; } | tee -a test-output/bench.txt; exit $$(cat test-output/bench.code)
 	$(GO) run ./internal/benchtable < test-output/bench.txt | tee test-output/bench-tables.txt
+
+## bench-export: a 1,000-page notebook exported through the app against the emulator, its OneNote
+## throttle sped up EXPORT_SPEED times (see README "Exporting notebooks"); table in test-output/bench-export.txt
+EXPORT_SPEED ?= 100
+EXPORT_RUNS  ?= 3
+bench-export:
+	@mkdir -p test-output
+	$(GO) build -o $(BIN)/exportbench ./cmd/exportbench
+	./$(BIN)/exportbench -speed $(EXPORT_SPEED) -runs $(EXPORT_RUNS) | tee test-output/bench-export.txt
 
 ## bench-export: a 1,000-page notebook exported through the app against the emulator, its OneNote
 ## throttle sped up EXPORT_SPEED times (see README "Exporting notebooks"); table in test-output/bench-export.txt
