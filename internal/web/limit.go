@@ -15,6 +15,7 @@ import (
 // forcedRefreshEvery. The counts are per instance.
 const (
 	maxWaitingPerSession = 16               // requests of one session queued behind the one running
+	maxSessionWait       = 30 * time.Second // then 429 (half the server's WriteTimeout)
 	forcedRefreshBurst   = 3                // "Refresh now" allowed back to back
 	forcedRefreshEvery   = 20 * time.Second // then one more per this
 	gatePruneAbove       = 4096             // idle entries kept before a prune
@@ -111,11 +112,11 @@ func (a *App) forcedRefresh(next http.Handler) http.Handler { return a.gateIdent
 func (a *App) gateIdentity(next http.Handler, forced bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := a.sessions.Token(r.Context())
-		if key == "" {
-			next.ServeHTTP(w, r) // no stored session: the page sends the visitor to sign in
+		if _, signedIn := a.currentUser(r.Context()); key == "" || !signedIn {
+			next.ServeHTTP(w, r) // signed out: the page sends the visitor to sign in, no call made
 			return
 		}
-		release, retry := a.idp.acquire(r, key, forced, a.cfg.OutboundTimeout, a.now())
+		release, retry := a.idp.acquire(r, key, forced, maxSessionWait, a.now())
 		if release == nil {
 			secs := strconv.Itoa(max(1, int(retry.Seconds())))
 			w.Header().Set("Retry-After", secs)
