@@ -521,3 +521,19 @@ func TestExportSizeBound(t *testing.T) {
 		t.Error("a zip chunk is in the store")
 	}
 }
+
+// Signing out cancels the running export: it runs on the user's tokens.
+func TestExportCancelledAtSignOut(t *testing.T) {
+	h := exportStack(t, nil)
+	sec := slowSection(t, h, "Long", 30, 150*time.Millisecond)
+	c := signInWithNotes(t, h)
+	job := startExport(t, h, c, "section", sec)
+	waitProgress(t, h, c, job)
+	if p := h.Post(c, "/logout", nil); p.Status >= 400 {
+		t.Fatalf("logout: %d", p.Status)
+	}
+	h.SignIn(c) // consent is remembered: /notes opens at once
+	if s := waitExport(t, h, c, job); s.Status != "cancelled" || s.PagesDone >= 30 {
+		t.Fatalf("after sign-out: %+v, want cancelled", s)
+	}
+}
