@@ -57,15 +57,6 @@ bench-export:
 	$(GO) build -o $(BIN)/exportbench ./cmd/exportbench
 	./$(BIN)/exportbench -speed $(EXPORT_SPEED) -runs $(EXPORT_RUNS) | tee test-output/bench-export.txt
 
-## bench-export: a 1,000-page notebook exported through the app against the emulator, its OneNote
-## throttle sped up EXPORT_SPEED times (see README "Exporting notebooks"); table in test-output/bench-export.txt
-EXPORT_SPEED ?= 100
-EXPORT_RUNS  ?= 3
-bench-export:
-	@mkdir -p test-output
-	$(GO) build -o $(BIN)/exportbench ./cmd/exportbench
-	./$(BIN)/exportbench -speed $(EXPORT_SPEED) -runs $(EXPORT_RUNS) | tee test-output/bench-export.txt
-
 ## load: 200 users for 60 s through an in-process app and emulator (make test runs 20 x 3 s)
 LOAD_USERS    ?= 200
 LOAD_DURATION ?= 60s
