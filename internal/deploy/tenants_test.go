@@ -24,7 +24,8 @@ func TestMultiTenantAuthorities(t *testing.T) {
 	}{
 		{"organizations", emuURL + "/organizations", "", true},
 		{"common", emuURL + "/common", "", true},
-		{"organizations, tenant allowed", emuURL + "/organizations", otherTenant + "," + tenant, true},
+		// Tenant IDs compare case-insensitively.
+		{"organizations, tenant allowed", emuURL + "/organizations", otherTenant + "," + strings.ToUpper(tenant), true},
 		{"organizations, tenant not allowed", emuURL + "/organizations", otherTenant, false},
 	}
 	for i, tc := range cases {
@@ -35,6 +36,11 @@ func TestMultiTenantAuthorities(t *testing.T) {
 			vars["AUTHORITY"], vars["ALLOWED_TENANTS"] = tc.authority, tc.allowed
 			in := d.startInstance(old.name, listenOn(t, old.url), vars)
 			d.insts[i] = in
+
+			// A multi-tenant authority that lets every tenant in says so at start-up.
+			if warned := strings.Contains(in.logs.String(), "ALLOWED_TENANTS is empty"); warned != (tc.allowed == "") {
+				t.Errorf("start-up warning about an empty ALLOWED_TENANTS: %v, want %v", warned, tc.allowed == "")
+			}
 
 			br := d.browser()
 			authorize := br.authorizeURL(in.url)

@@ -39,15 +39,17 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		desc := q.Get("error_description")
 		x := explain.Entra(auth.AADSTSFromText(desc), e, a.explainC)
-		if flow.Incremental() {
-			// A later request for more (e.g. Notes.Read) was declined: the sign-in still stands.
-			a.fail(w, r, a.incrementalDeclined(flow, x, e))
-			return
-		}
-		a.fail(w, r, problem{Status: http.StatusBadRequest, Title: "Sign-in did not complete",
+		p := problem{Status: http.StatusBadRequest, Title: "Sign-in did not complete",
 			What: "The Microsoft identity platform sent back an error instead of a sign-in.", Code: x.Code,
 			Meaning: x.Meaning, Fix: x.Fix, Action: "/login", ActionText: "Sign in again",
-			logErr: errors.New("authorize error " + e)})
+			logErr: errors.New("authorize error " + e)}
+		if flow.Incremental() {
+			// A later request for more (e.g. Notes.Read) was declined: the sign-in still stands.
+			p = a.incrementalDeclined(flow, x, e)
+		}
+		// The IDs to quote to support, which Entra puts at the end of error_description.
+		p.TraceID, p.CorrelationID = auth.TraceIDs(desc)
+		a.fail(w, r, p)
 		return
 	}
 	code := q.Get("code")

@@ -19,7 +19,7 @@ type demoView struct {
 func (a *App) demo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if _, ok := a.currentUser(ctx); !ok {
-		http.Redirect(w, r, "/login", http.StatusFound)
+		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound) // back here after sign-in
 		return
 	}
 	rec := &auth.Recorder{} // keeps the token and Graph calls, secrets removed, for /flow

@@ -338,7 +338,7 @@ type laterView struct {
 func (a *App) flow(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if _, ok := a.currentUser(ctx); !ok {
-		http.Redirect(w, r, "/login", http.StatusFound)
+		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound) // back here after sign-in
 		return
 	}
 	v := flowView{RedirectURI: a.cfg.RedirectURI, ClientID: a.cfg.ClientID, SessionCookie: a.sessions.Cookie.Name}
@@ -442,12 +442,8 @@ func value(fs []auth.Field, name string) string {
 	return ""
 }
 
-func clock(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("15:04:05.000 UTC")
-}
+// clock is when a step happened, written as every time on /token and /flow (timefmt.go).
+func clock(t time.Time) string { return stamp(t) }
 
 func since(start, t time.Time) string {
 	if start.IsZero() || t.IsZero() {

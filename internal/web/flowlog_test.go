@@ -167,7 +167,7 @@ func TestTeachingPagesNeedSignIn(t *testing.T) {
 		}
 	}
 	p := h.Post(stacktest.NoFollow(c), "/token", map[string]string{"Sec-Fetch-Site": "same-origin"})
-	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
+	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/login?next=%2Ftoken" { // back to /token after sign-in
 		t.Errorf("signed-out POST /token: %d to %q", p.Status, p.Header.Get("Location"))
 	}
 	if n := h.Counter("token"); n != 0 {

@@ -5,7 +5,8 @@ import "net/http"
 // signInReasons are the fixed messages /login?reason= can show: the query picks one, it never
 // supplies text, so a link cannot make the sign-in page say anything else.
 var signInReasons = map[string]string{
-	"expired": "Your sign-in has expired or was revoked (for example, your password changed or an administrator signed you out everywhere), so you were signed out. Sign in again to go on.",
+	"signedout": "You are signed out of this app and of the Microsoft identity platform.",
+	"expired":   "Your sign-in has expired or was revoked (for example, your password changed or an administrator signed you out everywhere), so you were signed out. Sign in again to go on.",
 }
 
 // grantEnded handles auth.ErrInteractionRequired on a signed-in page: the refresh token no longer

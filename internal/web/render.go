@@ -76,7 +76,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page, t
 		l.User = &id
 	}
 	if page == "login.html" {
-		l.Reason = signInReasons[r.URL.Query().Get("reason")]
+		l.Reason = signInReason(r.URL.Query())
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base.html", l); err != nil {

@@ -20,7 +20,9 @@ func (a *App) Handler() http.Handler {
 	// No session needed.
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
-	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.FS)))
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.FS, func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, notFound()) // a folder: no listing
+	})))
 
 	// Pages with a session.
 	r.Group(func(r chi.Router) {

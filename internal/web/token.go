@@ -14,7 +14,8 @@ import (
 
 // claimRow is one claim on /token, with what it means (as jwt.ms explains them).
 type claimRow struct {
-	Name, Value, When, Meaning string
+	Name, Value, Meaning string
+	When                 *moment // for a time claim (exp, iat, nbf, auth_time)
 }
 
 type tokenView struct {
@@ -28,7 +29,7 @@ type tokenView struct {
 	ExpiresISO string   // for the countdown script
 	ExpiresAt  string
 	ExpiresIn  string // at the time the page was made: readable without JavaScript
-	IssuedAt   string
+	IssuedAt   *moment
 	ATClaims   []claimRow
 	Source     string // "cache" or "refresh": how this request got it
 	Origin     string // "code redemption" or "refresh": how the cached token was obtained
@@ -50,7 +51,7 @@ type refreshResult struct {
 func (a *App) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if _, ok := a.currentUser(ctx); !ok {
-		http.Redirect(w, r, "/login", http.StatusFound)
+		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound) // back here after sign-in
 		return
 	}
 	rec := &auth.Recorder{}
@@ -81,7 +82,7 @@ func (a *App) token(w http.ResponseWriter, r *http.Request) {
 func (a *App) refreshToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if _, ok := a.currentUser(ctx); !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		http.Redirect(w, r, loginURL("/token"), http.StatusSeeOther)
 		return
 	}
 	account := a.sessions.GetString(ctx, keyAccount)
@@ -132,9 +133,9 @@ func (a *App) tokenView(r *http.Request, tok auth.Token) tokenView {
 		v.Scopes = tok.Scopes
 	}
 	v.ExpiresISO = exp.UTC().Format(time.RFC3339)
-	v.ExpiresAt = exp.UTC().Format("15:04:05 UTC, 2 Jan 2006")
+	v.ExpiresAt = stamp(exp)
 	v.ExpiresIn = left(exp.Sub(now))
-	v.RefreshAt = exp.Add(-5 * time.Minute).UTC().Format("15:04:05 UTC")
+	v.RefreshAt = stamp(exp.Add(-5 * time.Minute))
 
 	v.Origin = "unknown (this session signed in before the app recorded it)"
 	if l, ok := a.flowLog(ctx); ok && l.Origin.Source != "" {
@@ -220,17 +221,6 @@ func unixClaim(v any) (time.Time, bool) {
 		return time.Unix(int64(n), 0), true
 	}
 	return time.Time{}, false
-}
-
-func when(t, now time.Time) string {
-	s := t.UTC().Format("15:04:05 UTC, 2 Jan 2006")
-	switch d := t.Sub(now).Round(time.Second); {
-	case d > 0:
-		return s + " (in " + left(d) + ")"
-	case d < 0:
-		return s + " (" + left(-d) + " ago)"
-	}
-	return s + " (now)"
 }
 
 func shorten(s string, n int) string {
