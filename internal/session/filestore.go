@@ -593,8 +593,9 @@ func syncDir(dir string) error {
 //	24     ...  payload: the session data scs gave to Commit
 //
 // The CRC guards against accidental damage (a truncated or torn file, a bit
-// flip), and it covers the expiry too. It does not authenticate: anyone who
-// can write the directory could forge sessions anyway.
+// flip), and it covers the expiry too. It does not authenticate: the app wraps
+// the store in Sealed, so the payload is an AES-GCM sealed record that a file
+// planted or copied into the directory cannot forge.
 const (
 	fileMagic   = "GASF"
 	fileVersion = 1
