@@ -19,6 +19,7 @@ import (
 	"github.com/graphauth/graphauth/internal/export"
 	"github.com/graphauth/graphauth/internal/graph"
 	"github.com/graphauth/graphauth/internal/onenote"
+	"github.com/graphauth/graphauth/internal/session"
 )
 
 func init() {
@@ -37,6 +38,9 @@ type Deps struct {
 	OneNote *onenote.Client
 	// Exports runs whole-notebook and section exports (nil: the export buttons answer 503).
 	Exports *export.Manager
+	// Keys seal what the app keeps outside the store: the sign-in in progress cookie (nil: a
+	// key ring made for this process).
+	Keys *session.Keys
 	// Ready reports whether the dependencies are usable, for /readyz (nil = always ready).
 	Ready func(*http.Request) error
 	Now   func() time.Time // nil = time.Now
@@ -51,6 +55,7 @@ type App struct {
 	graph    *graph.Client
 	onenote  *onenote.Client
 	exports  *export.Manager
+	keys     *session.Keys
 	pages    map[string]*template.Template
 	ready    func(*http.Request) error
 	now      func() time.Time
@@ -65,6 +70,9 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	pages, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if d.Keys == nil {
+		d.Keys = session.RandomKeys()
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -96,6 +104,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		onenote:  d.OneNote,
 		exports:  d.Exports,
 		pages:    pages,
+		keys:     d.Keys,
 		ready:    d.Ready,
 		now:      d.Now,
 		idp:      newIDPGate(),

@@ -67,7 +67,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...One
 	}
 	closeAll := func() error { _ = exports.Close(); return store.Close() } // exports first: they write to the store
 	app, err := New(cfg, Deps{
-		Logger: log, Store: store.Store, Auth: ac,
+		Logger: log, Store: store.Store, Auth: ac, Keys: keys,
 		Graph: &graph.Client{HTTP: hc, Endpoint: cfg.GraphEndpoint, Timeout: cfg.OutboundTimeout},
 		OneNote: onenote.New(applyOneNote(opts, onenote.Options{HTTP: streaming(hc), BaseURL: cfg.GraphBase(),
 			RequestsPerMinute: cfg.OneNoteRequestsPerMinute, Concurrency: cfg.OneNoteConcurrency,

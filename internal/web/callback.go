@@ -25,15 +25,24 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 
-	// 4a. The state must match a sign-in started in this browser session (constant-time compare).
-	// Anything else is refused without touching the session: it may be a forged response.
-	flow, err := auth.MatchFlow(a.pendingFlows(ctx), q.Get("state"), a.now())
+	// 4a. The state must match a sign-in started in this browser (its sealed sign-in cookie),
+	// compared in constant time. Anything else is refused without touching the session: it may
+	// be a forged response.
+	flow, err := auth.MatchFlow(a.signInsOf(r).Flows, q.Get("state"), a.now())
 	if err != nil {
 		a.fail(w, r, badCallback(stateProblemText(err), err))
 		return
 	}
-	// A state is good for one response: a replayed callback fails the check above.
-	a.forgetFlow(ctx, flow.State)
+	// A state is good for one response: the flow leaves the cookie, and the store remembers the
+	// state was used, so a replayed callback is refused even with a copy of the old cookie.
+	started := a.finishSignIn(w, r, flow.State)
+	if fresh, err := a.useState(r, flow); err != nil {
+		a.fail(w, r, a.storeProblem(err, "save"))
+		return
+	} else if !fresh {
+		a.fail(w, r, badCallback(stateProblemText(auth.ErrStateMismatch), auth.ErrStateMismatch))
+		return
+	}
 
 	// 4b. The identity platform may send an error instead of a code (e.g. the user declined consent).
 	if e := q.Get("error"); e != "" {
@@ -78,7 +87,7 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	a.sessions.Put(ctx, keyClaims, claims)
 	a.sessions.Put(ctx, keyAccount, signIn.HomeAccountID)
 	a.saveTokenCache(ctx, tc)
-	a.recordCallback(ctx, flow, q, rec) // for /flow: steps 4 and 5 as they happened
+	a.recordCallback(ctx, flow, started, q, rec) // for /flow: steps 4 and 5 as they happened
 	a.log.Info("signed in", "user", signIn.Identity.Key(), "scopes", len(flow.Scopes), "request_id", requestID(r))
 	// Back to the page the user asked for before signing in (or consenting), else home.
 	http.Redirect(w, r, cmp.Or(returnPath(flow.ReturnTo), "/"), http.StatusFound)

@@ -18,7 +18,7 @@ func sampleValues() map[string]any {
 		keyAbsoluteExpiry: int64(1795474623),
 		"__rememberMe":    true,
 		keyUser:           auth.Identity{Name: "Ada <img>", Username: "ada@example.test", OID: "o", TID: "t"},
-		keyFlows:          []auth.Flow{{State: "s", Nonce: "n", Verifier: "v", RedirectURI: "http://localhost/getAToken", Started: time.Unix(1700000000, 0).UTC()}},
+		"flows":           []auth.Flow{{State: "s", Nonce: "n", Verifier: "v", RedirectURI: "http://localhost/getAToken", Started: time.Unix(1700000000, 0).UTC()}},
 		keyClaims:         []byte{},
 	}
 }

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphauth/graphauth/internal/emulator"
+	"github.com/graphauth/graphauth/internal/session"
 	"github.com/graphauth/graphauth/internal/stacktest"
 )
 
@@ -130,9 +133,23 @@ func TestLogoutDeletesSessionFile(t *testing.T) {
 		t.Fatal("no session file after sign-in")
 	}
 	old := h.SessionCookie(c)
+	sum := sha256.Sum256([]byte(old))
+	key := base64.RawURLEncoding.EncodeToString(sum[:]) // what scs hands the store
+	st, err := session.NewFileStore(h.Cfg.SessionDir, session.FileStoreOptions{SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, found, err := st.Find(key); err != nil || !found {
+		t.Fatalf("the session's record before logout: found %v, %v", found, err)
+	}
 	h.Post(stacktest.NoFollow(c), "/logout", nil)
-	if n := files(); n != 0 {
-		t.Errorf("%d session files left after logout", n)
+	if _, found, err := st.Find(key); err != nil || found {
+		t.Errorf("the session's record after logout: found %v, %v", found, err)
+	}
+	// What may remain is the record that the sign-in's state was used, until the flow expires.
+	if n := files(); n > 1 {
+		t.Errorf("%d files left after logout, want at most the used-state record", n)
 	}
 	// The old session ID is worthless now.
 	c2 := h.Browser()
@@ -146,11 +163,13 @@ func TestLogoutDeletesSessionFile(t *testing.T) {
 func TestSessionIDChangesAtSignIn(t *testing.T) {
 	h := stacktest.Start(t, stacktest.Options{})
 	c := h.Browser()
+	// A session ID the browser had before signing in: an attacker's own session, planted.
+	planter := h.Browser()
+	h.SignIn(planter)
+	before := h.SessionCookie(planter)
+	u0, _ := url.Parse(h.Base)
+	c.Jar.SetCookies(u0, []*http.Cookie{{Name: h.CookieName, Value: before, Path: "/"}})
 	authz := h.AuthorizeURL(c)
-	before := h.SessionCookie(c)
-	if before == "" {
-		t.Fatal("no session cookie after /login")
-	}
 	h.Get(c, authz)
 	after := h.SessionCookie(c)
 	if after == "" || after == before {
@@ -167,22 +186,41 @@ func TestSessionIDChangesAtSignIn(t *testing.T) {
 
 func TestSessionCookieFlags(t *testing.T) {
 	h := stacktest.Start(t, stacktest.Options{})
-	resp, err := h.Browser().Get(h.Base + "/login")
+	c := h.Browser()
+	// The sign-in cookie (sealed, short-lived) from /login, the session cookie from the callback.
+	resp, err := c.Get(h.Base + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	sc := resp.Header.Get("Set-Cookie")
-	for _, want := range []string{"graphauth_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
-		if !strings.Contains(sc, want) {
-			t.Errorf("Set-Cookie %q lacks %q", sc, want)
+	signin := resp.Header.Get("Set-Cookie")
+	cb := h.CallbackURL(c, h.AuthorizeURL(c))
+	resp, err = stacktest.NoFollow(c).Get(cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session string
+	for _, sc := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "graphauth_session=") {
+			session = sc
 		}
 	}
-	if strings.Contains(sc, "Secure") {
-		t.Errorf("Secure cookie on an http redirect URI would never come back: %q", sc)
+	for name, sc := range map[string]string{"graphauth_signin=": signin, "graphauth_session=": session} {
+		for _, want := range []string{name, "HttpOnly", "SameSite=Lax", "Path=/"} {
+			if !strings.Contains(sc, want) {
+				t.Errorf("Set-Cookie %q lacks %q", sc, want)
+			}
+		}
+		if strings.Contains(sc, "Secure") {
+			t.Errorf("Secure cookie on an http redirect URI would never come back: %q", sc)
+		}
 	}
-	// The cookie holds an ID, not data: short.
-	if v := strings.SplitN(strings.SplitN(sc, ";", 2)[0], "=", 2)[1]; len(v) > 64 {
+	if !strings.Contains(signin, "Max-Age=600") {
+		t.Errorf("the sign-in cookie outlives its flow: %q", signin)
+	}
+	// The session cookie holds an ID, not data: short.
+	if v := strings.SplitN(strings.SplitN(session, ";", 2)[0], "=", 2)[1]; len(v) > 64 {
 		t.Errorf("session cookie is %d bytes", len(v))
 	}
 }

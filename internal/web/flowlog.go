@@ -49,47 +49,24 @@ type tokenOrigin struct {
 // maxFlowLogBytes bounds the recording kept in the session (JSON).
 const maxFlowLogBytes = 8 << 10
 
-// recordLogin keeps steps 1 and 2 of a sign-in just started, until its callback arrives.
-func (a *App) recordLogin(ctx context.Context, f auth.Flow, authURL string) {
+// loginLog is /flow's record of steps 1 and 2 of a sign-in just started; it travels with the
+// flow in the sign-in cookie until the callback completes it.
+func loginLog(f auth.Flow, authURL string) flowLog {
 	l := flowLog{State: f.State, LoginAt: f.Started.UTC(), AuthorizeURL: shortURL(authURL)}
 	if u, err := url.Parse(authURL); err == nil {
 		l.Authorize = orderedFields(u.Query(), authorizeOrder)
 	}
-	var keep []flowLog
-	for _, p := range a.pendingFlowLogs(ctx) {
-		if a.now().Sub(p.LoginAt) <= auth.FlowLifetime {
-			keep = append(keep, p)
-		}
-	}
-	keep = append(keep, l)
-	if len(keep) > maxPendingFlows {
-		keep = keep[len(keep)-maxPendingFlows:]
-	}
-	b, _ := json.Marshal(keep)
-	a.sessions.Put(ctx, keyFlowLogPending, b)
+	return l
 }
 
 // recordCallback completes the record of the sign-in that just succeeded: the callback's query
 // (step 4) and the token request and response (step 5) that rec captured.
-func (a *App) recordCallback(ctx context.Context, f auth.Flow, q url.Values, rec *auth.Recorder) {
+func (a *App) recordCallback(ctx context.Context, f auth.Flow, l flowLog, q url.Values, rec *auth.Recorder) {
 	if !f.Incremental() {
 		a.sessions.Remove(ctx, keyFlowGraphDone) // a new sign-in: its step 6 is still to come
 	}
-	l := flowLog{State: f.State, LoginAt: f.Started.UTC()}
-	var rest []flowLog
-	for _, p := range a.pendingFlowLogs(ctx) {
-		// A lookup, not a security check: the callback has already verified the state.
-		if p.State == f.State {
-			l = p
-		} else {
-			rest = append(rest, p)
-		}
-	}
-	if len(rest) == 0 {
-		a.sessions.Remove(ctx, keyFlowLogPending)
-	} else {
-		b, _ := json.Marshal(rest)
-		a.sessions.Put(ctx, keyFlowLogPending, b)
+	if l.State != f.State { // the record did not fit in the cookie: keep what is known
+		l = flowLog{State: f.State, LoginAt: f.Started.UTC()}
 	}
 	l.CallbackAt = a.now().UTC()
 	l.CallbackQuery = orderedFields(q, callbackOrder)
@@ -155,12 +132,6 @@ func refreshOrigin(rec *auth.Recorder, now time.Time) tokenOrigin {
 		o.Call = &ex
 	}
 	return o
-}
-
-func (a *App) pendingFlowLogs(ctx context.Context) []flowLog {
-	var p []flowLog
-	_ = json.Unmarshal(a.sessions.GetBytes(ctx, keyFlowLogPending), &p)
-	return p
 }
 
 func (a *App) flowLog(ctx context.Context) (flowLog, bool) { return a.flowLogAt(ctx, keyFlowLog) }
@@ -460,7 +431,7 @@ var authorizeNotes = map[string]string{
 	"response_type": "code: send back an authorization code, not tokens. Tokens are fetched server to server in step 5, so they never pass through the browser's address bar or history.",
 	"redirect_uri":  "Where to send the browser back (step 4). It must match a redirect URI registered for the app exactly (scheme, host, port, path), or the identity platform stops with AADSTS50011.",
 	"scope":         "The permissions asked for: your SCOPE. MSAL adds openid, profile and offline_access to the token request of step 5: an ID token, your name in it, and a refresh token.",
-	"state":         "A random value kept in your server-side session. The callback must bring it back unchanged: that proves the answer belongs to a sign-in this browser started. Without it an attacker could make your browser finish their sign-in (login CSRF) and you would use the app as them.",
+	"state":         "A random value the app keeps sealed in a short-lived cookie your browser cannot read or change. The callback must bring it back unchanged: that proves the answer belongs to a sign-in this browser started. Without it an attacker could make your browser finish their sign-in (login CSRF) and you would use the app as them.",
 	"nonce":         "A random value the identity platform copies into the ID token. The app compares them in step 5, so an ID token from another sign-in, or a replayed one, is refused.",
 	"code_challenge": "PKCE: the SHA-256 (base64url) of a random code_verifier that stays on the server. In step 5 the app sends the verifier and the identity platform checks that it hashes to this. " +
 		"Someone who steals the code on its way back (a log, a proxy, a browser extension) cannot redeem it without the verifier.",
@@ -480,7 +451,7 @@ var authorizeNotes = map[string]string{
 var callbackNotes = map[string]string{
 	"code": "The authorization code: single-use, valid for a few minutes, and worthless without the app's credential and the PKCE verifier. Shown truncated. " +
 		"The app sends no Referer header (Referrer-Policy: no-referrer), so this URL does not leak to other sites.",
-	"state":             "Must equal the state sent in step 2. The app compares them in constant time, then deletes the stored state, so this callback cannot be replayed.",
+	"state":             "Must equal the state sent in step 2. The app compares them in constant time, removes the flow from the sign-in cookie and records the state as used, so this callback cannot be replayed.",
 	"session_state":     "The identity platform's own session ID, for front-channel sign-out. This app does not use it.",
 	"client_info":       "The account's uid and utid, encoded.",
 	"error":             "The identity platform sent an error instead of a code.",

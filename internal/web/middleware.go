@@ -169,7 +169,12 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 			a.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
 		}
 		for k, v := range bw.header {
-			w.Header()[k] = v
+			if k == "Set-Cookie" {
+				// The handler's own cookies (the sign-in cookie) go out beside the session
+				// cookie written above.
+				v = append(w.Header()[k], v...)
+			}
+			w.Header()[k] = v // the handler's headers win over the defaults (a page's own CSP)
 		}
 		if bw.status == 0 {
 			bw.status = http.StatusOK

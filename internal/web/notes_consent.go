@@ -42,8 +42,7 @@ func (a *App) notesConsent(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, a.problemFor(err, "preparing the request for OneNote access"))
 		return
 	}
-	a.rememberFlow(ctx, flow, a.now())
-	a.recordLogin(ctx, flow, authURL) // for /flow: this authorization as its own steps
+	a.startSignIn(w, r, flow, loginLog(flow, authURL)) // /flow shows this authorization as its own steps
 	a.render(w, r, http.StatusOK, "notes_consent.html", "Allow access to your OneNote notebooks", consentView{
 		AuthURL: authURL, Scopes: strings.Join(flow.Scopes, " "), SignIn: strings.Join(a.cfg.Scopes, " "), Authority: a.cfg.Authority})
 }

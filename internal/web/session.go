@@ -3,14 +3,12 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/graphauth/graphauth/internal/auth"
 )
 
 // Session keys. The session lives server-side; the cookie carries only its ID.
 const (
-	keyFlows      = "flows"       // []auth.Flow: sign-ins started and not finished
 	keyUser       = "user"        // auth.Identity: who is signed in
 	keyClaims     = "claims"      // []byte: the ID token's claims as JSON (the tutorial's session["user"])
 	keyAccount    = "account"     // string: MSAL's home account ID for silent token calls
@@ -21,53 +19,18 @@ const (
 
 	keyFlowLog        = "flow_log"         // []byte: JSON record of this sign-in's six steps, for /flow (flowlog.go)
 	keyFlowLogConsent = "flow_log_consent" // []byte: JSON record of a later authorization for more scopes (Notes.Read)
-	keyFlowLogPending = "flow_log_pending" // []byte: records of sign-ins started and not finished
 	keyTokenFlash     = "token_flash"      // []byte: the result of "Refresh now", shown once on /token
 	keyFlowGraphDone  = "flow_graph_done"  // bool: step 6 of /flow is recorded; later cached calls skip the record
 )
 
-// maxPendingFlows lets a few tabs sign in at once without one tab's flow erasing another's.
+// maxPendingFlows lets a few tabs sign in at once without one tab's flow erasing another's
+// (they share the sign-in cookie).
 const maxPendingFlows = 3
 
 func (a *App) currentUser(ctx context.Context) (auth.Identity, bool) {
 	defer func() { _ = recover() }() // no session in this request (e.g. a static file): signed out
 	id, ok := a.sessions.Get(ctx, keyUser).(auth.Identity)
 	return id, ok && id.OID != ""
-}
-
-func (a *App) pendingFlows(ctx context.Context) []auth.Flow {
-	f, _ := a.sessions.Get(ctx, keyFlows).([]auth.Flow)
-	return f
-}
-
-// rememberFlow keeps f (newest last), dropping expired flows and the oldest beyond the limit.
-func (a *App) rememberFlow(ctx context.Context, f auth.Flow, now time.Time) {
-	var keep []auth.Flow
-	for _, p := range a.pendingFlows(ctx) {
-		if now.Sub(p.Started) <= auth.FlowLifetime {
-			keep = append(keep, p)
-		}
-	}
-	keep = append(keep, f)
-	if len(keep) > maxPendingFlows {
-		keep = keep[len(keep)-maxPendingFlows:]
-	}
-	a.sessions.Put(ctx, keyFlows, keep)
-}
-
-// forgetFlow removes the flow with this state: a state is good for one callback only.
-func (a *App) forgetFlow(ctx context.Context, state string) {
-	var keep []auth.Flow
-	for _, p := range a.pendingFlows(ctx) {
-		if p.State != state {
-			keep = append(keep, p)
-		}
-	}
-	if len(keep) == 0 {
-		a.sessions.Remove(ctx, keyFlows)
-		return
-	}
-	a.sessions.Put(ctx, keyFlows, keep)
 }
 
 func (a *App) tokenCache(ctx context.Context) *auth.TokenCache {
