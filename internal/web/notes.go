@@ -83,13 +83,27 @@ type notesToken struct {
 	mu      sync.Mutex
 	tc      *auth.TokenCache
 	tok     auth.Token
+	// gate, when set, is the request whose session may make one identity-platform call at a
+	// time (limit.go): a page's OneNote calls and its images ask MSAL through it. An export's
+	// own copy has none: it is one job per user, and outlives the request that started it.
+	gate *http.Request
 }
+
+// errIdentityBusy: the session's turn to call the identity platform did not come in time.
+var errIdentityBusy = errors.New("another request of this session is calling the identity platform")
 
 func (t *notesToken) get(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.tok.AccessToken != "" && t.a.now().Add(5*time.Minute).Before(t.tok.ExpiresOn) {
 		return t.tok.AccessToken, nil
+	}
+	if t.gate != nil {
+		release, _ := t.a.idp.acquire(t.gate, t.a.sessions.Token(t.gate.Context()), false, maxSessionWait, t.a.now())
+		if release == nil {
+			return "", errIdentityBusy
+		}
+		defer release()
 	}
 	tok, err := t.a.auth.TokenFor(ctx, t.account, t.tc, t.a.cfg.NotesScopes)
 	if err != nil {
@@ -109,7 +123,7 @@ func (a *App) notesFor(w http.ResponseWriter, r *http.Request) (*onenote.User, *
 		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound)
 		return nil, nil, false
 	}
-	ts := &notesToken{a: a, account: a.sessions.GetString(ctx, keyAccount), tc: a.tokenCache(ctx)}
+	ts := &notesToken{a: a, account: a.sessions.GetString(ctx, keyAccount), tc: a.tokenCache(ctx), gate: r}
 	// Get a token now, so a missing consent sends the user to consent before any page is drawn.
 	_, err := ts.get(ctx)
 	switch {
@@ -119,6 +133,11 @@ func (a *App) notesFor(w http.ResponseWriter, r *http.Request) (*onenote.User, *
 		return nil, nil, false
 	case errors.Is(err, auth.ErrInteractionRequired):
 		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound)
+		return nil, nil, false
+	case errors.Is(err, errIdentityBusy):
+		a.fail(w, r, problem{Status: http.StatusTooManyRequests, Title: "Too many requests at once",
+			What: "Another request of yours to the Microsoft identity platform is still running. The app lets each session make one such call at a time, so that one user cannot hold the connections everyone shares.",
+			Fix:  "Wait a moment, then reload.", RetryAfter: "1s", Action: r.URL.Path, ActionText: "Try again"})
 		return nil, nil, false
 	case err != nil:
 		a.fail(w, r, a.problemFor(err, "getting an access token for OneNote"))

@@ -64,7 +64,7 @@ func (a *App) exportStart(kind string) http.HandlerFunc {
 func (t *notesToken) copy() *notesToken {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return &notesToken{a: t.a, account: t.account, tc: &auth.TokenCache{Data: bytes.Clone(t.tc.Data)}, tok: t.tok}
+	return &notesToken{a: t.a, account: t.account, tc: &auth.TokenCache{Data: bytes.Clone(t.tc.Data)}, tok: t.tok} // no gate: see notesToken
 }
 
 // exportJob finds the signed-in user's job {job}; it answers the request itself when there is none.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -538,4 +539,73 @@ func firstPageID(t *testing.T, h *stacktest.Stack, c *http.Client, sec string) s
 		t.Fatal("the section lists no page")
 	}
 	return m[1]
+}
+
+// The notes pages take their turn with the session's other identity-platform calls (limit.go):
+// while "Refresh now" holds the session's turn, a burst of image requests of the same session
+// queues behind it, and what does not fit in the queue is refused rather than holding the
+// pooled MSAL clients that every user shares.
+func TestNotesTakeTheirTurnForIdentityCalls(t *testing.T) {
+	h := notesStack(t, stacktest.Options{})
+	sec := firstSectionID(t, h)
+	pageID, _ := pageWithResources(t, h, sec)
+	c := signInWithNotes(t, h)
+	img := regexp.MustCompile(`src="(/notes/resources/[^"]+)"`).FindStringSubmatch(h.Get(c, "/notes/pages/"+pageID+"/body").Body)
+	if img == nil {
+		t.Fatal("no image on the page")
+	}
+	h.Emu.FailNext(emulator.Fault{Endpoint: "token", Delay: 2 * time.Second})
+	refreshed := make(chan int, 1)
+	go func() {
+		resp, err := stacktest.NoFollow(c).Do(mustRequest(http.MethodPost, h.Base+"/token", map[string]string{"Sec-Fetch-Site": "same-origin"}))
+		if err != nil {
+			refreshed <- 0
+			return
+		}
+		resp.Body.Close()
+		refreshed <- resp.StatusCode
+	}()
+	time.Sleep(300 * time.Millisecond) // the refresh now holds the session's turn
+	statuses := make(chan int, 24)
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(h.Base + html.UnescapeString(img[1]))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	refused := 0
+	for s := range statuses {
+		if s == http.StatusTooManyRequests {
+			refused++
+		} else if s != http.StatusOK {
+			t.Errorf("image request: %d", s)
+		}
+	}
+	if refused == 0 {
+		t.Error("24 image requests queued behind a running refresh were all let through, want the excess refused")
+	}
+	if got := <-refreshed; got >= 400 {
+		t.Errorf("Refresh now: %d", got)
+	}
+}
+
+func mustRequest(method, u string, hdr map[string]string) *http.Request {
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		panic(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return req
 }
