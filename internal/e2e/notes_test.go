@@ -111,6 +111,66 @@ func notesJourney(s *stack, u emulator.User, downloads string) []step {
 			}
 			return nil
 		}},
+		{name: "export a notebook", shot: "notes-export-progress", do: func(ctx context.Context, b *tab) error {
+			if err := b.open(ctx, "/notes"); err != nil {
+				return err
+			}
+			if err := b.waitFor(ctx, `button[id^="export-notebook-"]`); err != nil {
+				return err
+			}
+			// Slow Graph down a little, so the export of the larger notebook (Work Notes, 12 pages,
+			// 5 at a time) runs long enough to watch.
+			s.Emu.FailNext(emulator.Fault{Endpoint: "onenote:content", Delay: 1500 * time.Millisecond, Count: 40})
+			if err := b.click(ctx, `li.notebook:last-child button[id^="export-notebook-"]`, "#export-status"); err != nil {
+				return err
+			}
+			// The progress moves: pages done takes at least two values while the export runs.
+			seen := map[string]bool{}
+			for len(seen) < 2 {
+				done, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("export-pages-done")||{}).textContent||""`))
+				if err != nil {
+					return err
+				}
+				status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("export-status")||{}).textContent||""`))
+				if !strings.HasPrefix(status, "Running") {
+					return fmt.Errorf("the export ended (%q) before its progress was seen to move (pages done seen: %v)", status, seen)
+				}
+				if done != "" {
+					seen[done] = true
+				}
+				time.Sleep(150 * time.Millisecond)
+			}
+			return nil
+		}},
+		{name: "the export finishes: download the zip", shot: "notes-export-done", do: func(ctx context.Context, b *tab) error {
+			if err := b.waitFor(ctx, "#export-download"); err != nil {
+				return err
+			}
+			file, err := b.download(ctx, "#export-download", downloads)
+			if err != nil {
+				return err
+			}
+			zr, err := zip.OpenReader(file)
+			if err != nil {
+				return fmt.Errorf("the export is not a zip: %w", err)
+			}
+			defer zr.Close()
+			var report, indexes, pages int
+			for _, f := range zr.File {
+				switch {
+				case f.Name == "export-report.md":
+					report++
+				case strings.HasSuffix(f.Name, "index.md"):
+					indexes++
+				case strings.HasSuffix(f.Name, ".md"):
+					pages++
+				}
+			}
+			if report != 1 || indexes == 0 || pages == 0 {
+				return fmt.Errorf("the export holds %d reports, %d indexes and %d pages", report, indexes, pages)
+			}
+			return nil
+		}},
 		{name: "open a hostile page", shot: "notes-hostile", do: func(ctx context.Context, b *tab) error {
 			var err error
 			if hostileID == "" {
