@@ -20,6 +20,7 @@
         if (s.status !== "running") { window.location.reload(); return; }
         var bar = document.getElementById("export-progress");
         if (bar) { bar.value = s.percent; bar.textContent = s.percent + "%"; }
+        set("export-name", s.name);
         set("export-pages-done", s.pagesDone);
         set("export-pages-total", s.pages);
         set("export-images", s.images);
