@@ -63,6 +63,21 @@ LOAD_DURATION ?= 60s
 load:
 	$(GO) run ./cmd/loadtest -users $(LOAD_USERS) -duration $(LOAD_DURATION)
 
+## perf: the real binaries under wrk load (c=16, 2 threads) beside a bare baseline, in one run of
+## interleaved rounds; the table in test-output/perf.md (README "Performance"). Not part of make test.
+PERF_FLAGS ?=
+.PHONY: perf
+perf:
+	$(GO) build -o $(BIN)/graphauth ./cmd/graphauth
+	$(GO) build -o $(BIN)/emulator ./cmd/emulator
+	$(GO) build -o $(BIN)/perfbaseline ./cmd/perfbaseline
+	$(GO) build -o $(BIN)/perf ./cmd/perf
+	@command -v wrk >/dev/null || { echo "perf: installing wrk (Debian package)"; \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get install -y wrk || { $$sudo apt-get update && $$sudo apt-get install -y wrk; }; }
+	@mkdir -p test-output
+	./$(BIN)/perf -bin $(BIN) -out test-output/perf.md -raw test-output/perf-raw.tsv $(PERF_FLAGS)
+
 ## fuzz: each fuzz target for FUZZTIME (make test replays their corpora in testdata/fuzz)
 FUZZMINTIME ?= 10s
 fuzz:

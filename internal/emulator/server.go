@@ -148,6 +148,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /_emulator/onenote/fault-rates", s.loopbackOnly(s.handleOneNoteFaultRates))
 	mux.HandleFunc("POST /_emulator/onenote/settings", s.loopbackOnly(s.handleOneNoteSettings))
 	mux.HandleFunc("POST /_emulator/onenote/sections", s.loopbackOnly(s.handleOneNoteSections))
+	mux.HandleFunc("POST /_emulator/onenote/pages", s.onenotePagesLoopback) // loopback only: control_onenote_perf.go
 	mux.HandleFunc("POST /_emulator/onenote/user", s.loopbackOnly(s.handleOneNoteUser))
 	mux.HandleFunc("GET /_emulator/onenote/stats", s.loopbackOnly(s.handleOneNoteStats))
 	mux.HandleFunc("POST /_emulator/onenote/reset-stats", s.loopbackOnly(s.handleOneNoteResetStats))
