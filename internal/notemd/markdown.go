@@ -26,8 +26,22 @@ const (
 
 // mdConverter is built once: the converter keeps per-conversion state in its context, and its
 // renderers here read only the tree, so one converter serves concurrent calls.
+//
+// The converter copies and sorts its render handlers by priority for every element it
+// renders. Ours are therefore one handler (renderOwn, dispatching on the tag name) and are
+// registered before the plugins: the list is then already in order (ours early, the
+// plugins' standard), which is the order the sort gave when each tag had its own handler
+// registered after the plugins.
 var mdConverter = sync.OnceValue(func() *converter.Converter {
-	conv := converter.NewConverter(converter.WithPlugins(
+	conv := converter.NewConverter()
+	for _, name := range []string{tagImage, tagFile} {
+		conv.Register.TagType(name, converter.TagTypeInline, converter.PriorityEarly)
+	}
+	for _, name := range []string{"ul", "ol", "td", "th"} {
+		conv.Register.TagType(name, converter.TagTypeBlock, converter.PriorityEarly)
+	}
+	conv.Register.Renderer(renderOwn, converter.PriorityEarly)
+	for _, p := range []converter.Plugin{
 		base.NewBasePlugin(),
 		commonmark.NewCommonmarkPlugin(
 			commonmark.WithListEndComment(false), // no "<!--THE END-->" between lists
@@ -43,15 +57,30 @@ var mdConverter = sync.OnceValue(func() *converter.Converter {
 			table.WithHeaderPromotion(true),
 			table.WithCellPaddingBehavior(table.CellPaddingBehaviorMinimal),
 		),
-	))
-	conv.Register.RendererFor(tagImage, converter.TagTypeInline, renderImage, converter.PriorityEarly)
-	conv.Register.RendererFor(tagFile, converter.TagTypeInline, renderFile, converter.PriorityEarly)
-	conv.Register.RendererFor("ul", converter.TagTypeBlock, renderList, converter.PriorityEarly)
-	conv.Register.RendererFor("ol", converter.TagTypeBlock, renderList, converter.PriorityEarly)
-	conv.Register.RendererFor("td", converter.TagTypeBlock, renderCell, converter.PriorityEarly)
-	conv.Register.RendererFor("th", converter.TagTypeBlock, renderCell, converter.PriorityEarly)
+	} {
+		conv.Register.Plugin(p)
+	}
 	return conv
 })
+
+// renderOwn renders the elements this package handles itself and leaves the others to the
+// plugins.
+func renderOwn(ctx converter.Context, w converter.Writer, n *html.Node) converter.RenderStatus {
+	if n.Type != html.ElementNode {
+		return converter.RenderTryNext
+	}
+	switch n.Data {
+	case tagImage:
+		return renderImage(ctx, w, n)
+	case tagFile:
+		return renderFile(ctx, w, n)
+	case "ul", "ol":
+		return renderList(ctx, w, n)
+	case "td", "th":
+		return renderCell(ctx, w, n)
+	}
+	return converter.RenderTryNext
+}
 
 func markdown(p *page, link func(Resource) string) (string, error) {
 	rewriteForMarkdown(p, link)
@@ -142,10 +171,13 @@ func renderList(ctx converter.Context, w converter.Writer, n *html.Node) convert
 			prefix += "[ ] "
 		}
 		content := ctx.UnEscapeContent(tightenItem(it.content))
-		content = bytes.ReplaceAll(content, marker.BytesMarkerCodeBlockNewline,
-			append(slices.Clone(marker.BytesMarkerCodeBlockNewline), indent...))
+		if bytes.Contains(content, marker.BytesMarkerCodeBlockNewline) {
+			content = bytes.ReplaceAll(content, marker.BytesMarkerCodeBlockNewline,
+				append(slices.Clone(marker.BytesMarkerCodeBlockNewline), indent...))
+		}
 		w.WriteString(prefix)
-		for j, line := range bytes.Split(content, []byte("\n")) {
+		for j, line := 0, []byte(nil); content != nil; j++ {
+			line, content, _ = bytes.Cut(content, []byte("\n"))
 			if j > 0 {
 				w.WriteString("\n")
 				if len(line) > 0 {
@@ -167,6 +199,9 @@ func renderList(ctx converter.Context, w converter.Writer, n *html.Node) convert
 // item they become a hard line break; elsewhere (after a nested list, before a table) one
 // blank line stays, as Markdown needs it there.
 func tightenItem(content []byte) []byte {
+	if !hasBlankLine(content) {
+		return content // nothing to tighten (bytes.Join of its bytes.Split would be a copy)
+	}
 	lines := bytes.Split(content, []byte("\n"))
 	out := make([][]byte, 0, len(lines))
 	for i := 0; i < len(lines); i++ {
@@ -194,6 +229,20 @@ func tightenItem(content []byte) []byte {
 		i = j - 1
 	}
 	return bytes.Join(out, []byte("\n"))
+}
+
+// hasBlankLine reports whether a line of md is empty or white space only.
+func hasBlankLine(md []byte) bool {
+	for rest := md; ; {
+		line, after, more := bytes.Cut(rest, []byte("\n"))
+		if len(bytes.TrimSpace(line)) == 0 {
+			return true
+		}
+		if !more {
+			return false
+		}
+		rest = after
+	}
 }
 
 // startsBlock reports whether a (left-trimmed) line of Markdown opens a block that may

@@ -46,6 +46,8 @@ func TestMarkdownRules(t *testing.T) {
 			[]string{"⭐ i", "❓ q", "❗ c", "- [x] 📁 💼 Project A, Client request: p", "🏷️ made up: u"}, nil},
 		{"code", `<p style="font-family:Consolas">a</p><p style="font-family:Consolas">&nbsp;&nbsp;b</p><p>x <span style="font-family:Consolas;font-size:10pt">y</span></p>`,
 			[]string{"```\na\n  b\n```", "x `y`"}, nil},
+		{"code across blank paragraphs", `<p style="font-family:Consolas">a</p><p>&nbsp;</p><p><br /></p><p style="font-family:Consolas">b</p><p>&nbsp;</p><p style="font-family:Consolas">c</p><p>&nbsp;</p><p>&nbsp;</p><p>after</p>`,
+			[]string{"```\na\n\n\nb\n\nc\n```", "after"}, []string{"c\n\n\n```"}},
 		{"styles", `<p><span style="font-weight:bold">b</span> <span style="font-style:italic">i</span> <span style="text-decoration:line-through">s</span> <span style="font-weight:700;text-decoration:underline line-through">bs</span></p>`,
 			[]string{"**b** *i* ~~s~~ **~~bs~~**"}, nil},
 		{"table header and multi-line", `<table><tr><td>A</td><td>B</td></tr><tr><td><p>1</p><p>2</p></td><td>x</td></tr></table>`,

@@ -16,7 +16,7 @@ import (
 // cell is text), tags before code (a tagged paragraph is never a code block).
 func rewriteForMarkdown(p *page, link func(Resource) string) {
 	body := p.body
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.Parent == nil || n.Namespace != "" {
 			continue
 		}
@@ -78,7 +78,7 @@ func mdAttachment(n *html.Node, link func(Resource) string) {
 // stripMarkers removes from the page's text the two characters html-to-markdown uses as
 // internal markers (escaping and code-block newlines): in text they would be misread.
 func stripMarkers(body *html.Node) {
-	for n := range body.Descendants() {
+	for n := range descendants(body) {
 		if n.Type == html.TextNode && strings.ContainsAny(n.Data, "\a\uF002") {
 			n.Data = strings.NewReplacer("\a", "", "\uF002", "").Replace(n.Data)
 		}
@@ -88,7 +88,7 @@ func stripMarkers(body *html.Node) {
 // mdLinks keeps links to http(s) and mailto only; any other link (javascript:, data:,
 // onenote:, file:) becomes its text. A link with no text shows its address.
 func mdLinks(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.DataAtom != atom.A || n.Namespace != "" {
 			continue
 		}
@@ -119,7 +119,7 @@ func safeHref(raw string) (string, bool) {
 }
 
 func hasDescendant(n *html.Node, tag string) bool {
-	for d := range n.Descendants() {
+	for d := range descendants(n) {
 		if d.Type == html.ElementNode && d.Data == tag {
 			return true
 		}
@@ -143,7 +143,7 @@ func addTitle(p *page) {
 	}
 	h := element("h1")
 	h.AppendChild(text(p.title))
-	for n := range p.body.Descendants() {
+	for n := range descendants(p.body) {
 		if n.Type == html.ElementNode && isHeading(n) {
 			if strings.EqualFold(collapseSpace(textOf(n)), p.title) {
 				if tag := attr(n, "data-tag"); tag != "" {
@@ -161,7 +161,7 @@ func addTitle(p *page) {
 // lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
 // Innermost first, so an inner table or list is already lines when its container is seen.
 func flattenTables(body *html.Node) {
-	all := elements(body)
+	all := appendElements(nil, body)
 	for _, n := range all {
 		if n.DataAtom == atom.Table && strings.TrimSpace(textOf(n)) == "" &&
 			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
@@ -191,7 +191,7 @@ func flattenTables(body *html.Node) {
 
 func flattenTable(t *html.Node) {
 	var rows []*html.Node
-	for d := range t.Descendants() {
+	for d := range descendants(t) {
 		if d.Type == html.ElementNode && (d.DataAtom == atom.Tr || d.DataAtom == atom.Caption) {
 			rows = append(rows, d)
 		}
@@ -285,7 +285,7 @@ func flattenList(list *html.Node) {
 // cell or a heading, where Markdown has no task syntax, the box is a ☐/☑ character. Other
 // tags become their emoji and label before the text.
 func mdTags(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.Parent == nil || n.DataAtom != atom.P || inside(n, "td", "th", "li") {
 			continue
 		}
@@ -318,7 +318,7 @@ func mdTags(body *html.Node) {
 		}
 	}
 	mergeLists(body)
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		v := attr(n, "data-tag")
 		if v == "" || n.Parent == nil {
 			continue
@@ -345,7 +345,7 @@ func mdTags(body *html.Node) {
 // mergeLists joins a bulleted list to the one right before it (the to-do paragraphs just
 // grouped, say): in Markdown they would be one loose list with a blank line inside.
 func mergeLists(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.DataAtom != atom.Ul || n.Parent == nil {
 			continue
 		}
@@ -411,20 +411,25 @@ func monospace(n *html.Node) bool {
 // mdCode turns runs of Consolas paragraphs into one fenced code block (blank paragraphs
 // between them included) and Consolas spans into inline code.
 func mdCode(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
 			continue
 		}
 		if n.DataAtom == atom.P && !inside(n, "td", "th") && codeParagraph(n) {
 			var lines []string
 			var run []*html.Node
+			// Whether the blank paragraphs being passed lead to more code: the same for the
+			// whole run of them, so it is looked up once per run (once per blank paragraph,
+			// a long run of them would be quadratic).
+			blanksLead := -1 // unknown
 			for cur := n; cur != nil; cur = cur.NextSibling {
 				switch {
 				case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
 					continue
 				case cur.DataAtom == atom.P && codeParagraph(cur):
 					lines = append(lines, codeText(cur))
-				case cur.DataAtom == atom.P && blankParagraph(cur) && nextCode(cur):
+					blanksLead = -1
+				case cur.DataAtom == atom.P && blankParagraph(cur) && leadsToCode(cur, &blanksLead):
 					lines = append(lines, "")
 				default:
 					cur = nil
@@ -456,6 +461,18 @@ func mdCode(body *html.Node) {
 			wrapChildren(n, element("code"))
 		}
 	}
+}
+
+// leadsToCode is nextCode(n), remembered in *known (-1 unknown, 0 no, 1 yes) for the run of
+// blank paragraphs n belongs to.
+func leadsToCode(n *html.Node, known *int) bool {
+	if *known < 0 {
+		*known = 0
+		if nextCode(n) {
+			*known = 1
+		}
+	}
+	return *known == 1
 }
 
 func nextCode(n *html.Node) bool {
@@ -499,7 +516,7 @@ func codeParagraph(p *html.Node) bool {
 }
 
 func blankParagraph(p *html.Node) bool {
-	for d := range p.Descendants() {
+	for d := range descendants(p) {
 		switch {
 		case d.Type == html.TextNode && strings.TrimSpace(strings.ReplaceAll(d.Data, "\u00a0", " ")) != "":
 			return false
@@ -514,7 +531,7 @@ func blankParagraph(p *html.Node) bool {
 // OneNote keeps indentation) as spaces.
 func codeText(p *html.Node) string {
 	var b strings.Builder
-	for d := range p.Descendants() {
+	for d := range descendants(p) {
 		switch {
 		case d.Type == html.TextNode:
 			b.WriteString(strings.ReplaceAll(d.Data, "\u00a0", " "))
@@ -532,7 +549,7 @@ func codeText(p *html.Node) string {
 // mdFormatting turns OneNote's inline styles (it writes <span style="font-weight:bold">, not
 // <b>) into <strong>, <em> and <del>. Headings are bold already.
 func mdFormatting(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		st := attr(n, "style")
 		if st == "" || n.Parent == nil || n.Namespace != "" {
 			continue
@@ -592,7 +609,7 @@ func headerCell(n *html.Node) bool {
 		}
 		for t := p.Parent; t != nil; t = t.Parent {
 			if t.DataAtom == atom.Table {
-				for d := range t.Descendants() {
+				for d := range descendants(t) {
 					if d.DataAtom == atom.Tr {
 						return d == p
 					}
@@ -607,7 +624,7 @@ func headerCell(n *html.Node) bool {
 // blockImages gives an image or attachment that sits directly in an outline (not in a
 // paragraph) a paragraph of its own, so two of them do not run together on one line.
 func blockImages(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if (n.Data == tagImage || n.Data == tagFile) && n.Parent != nil &&
 			(n.Parent.DataAtom == atom.Div || n.Parent.DataAtom == atom.Body) {
 			p := element("p")

@@ -24,7 +24,7 @@ var dropped = map[string]bool{
 // normalize applies what both outputs share: dangerous or meaningless elements removed and
 // MathML turned into readable text. It runs after objects and iframes were converted.
 func normalize(body *html.Node) {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.Parent == nil {
 			continue // inside something already removed
 		}

@@ -3,9 +3,11 @@ package notemd
 import (
 	"bytes"
 	"errors"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -37,7 +39,7 @@ func parsePage(src []byte) (*page, error) {
 	}
 	p := &page{}
 	var head *html.Node
-	for n := range doc.Descendants() {
+	for n := range descendants(doc) {
 		if n.Type != html.ElementNode || n.Namespace != "" {
 			continue
 		}
@@ -57,7 +59,7 @@ func parsePage(src []byte) (*page, error) {
 		}
 	}
 	if head != nil {
-		for n := range head.Descendants() {
+		for n := range descendants(head) {
 			if n.Type == html.ElementNode && n.DataAtom == atom.Title {
 				p.title = collapseSpace(textOf(n))
 				break
@@ -91,13 +93,67 @@ func expandSelfClosing(src []byte) []byte {
 	if !bytes.Contains(src, []byte("/>")) {
 		return src
 	}
+	// The page is copied only from the first element to rewrite on: most pages have none
+	// (<img/> and <br/> are void), and copying a large page costs as much as a parse step.
+	z := html.NewTokenizer(bytes.NewReader(src))
+	var out *bytes.Buffer
+	off := 0 // bytes of src the tokens so far cover
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if out != nil {
+				return out.Bytes() // io.EOF: a bytes.Reader has no other error
+			}
+			if off != len(src) {
+				// The tokens did not cover the page exactly (they always do, but the
+				// rewritten page is made of them): copy them as the rewrite would.
+				return expandAll(src)
+			}
+			return src
+		}
+		raw := z.Raw()
+		off += len(raw)
+		if tt != html.SelfClosingTagToken {
+			if out != nil {
+				out.Write(raw)
+			}
+			continue
+		}
+		// Written before TagName, which lower-cases the name inside raw.
+		start := -1
+		if out != nil {
+			start = out.Len()
+			out.Write(raw)
+		}
+		name, _ := z.TagName()
+		if isVoid(string(name)) {
+			continue
+		}
+		if out == nil {
+			out = new(bytes.Buffer)
+			out.Grow(len(src) + 256)
+			out.Write(src[:off-len(raw)])
+		} else {
+			out.Truncate(start)
+		}
+		// Close the element explicitly instead of the "/>".
+		out.Write(bytes.TrimRight(raw[:len(raw)-2], " \t\r\n\f"))
+		out.WriteString("></")
+		out.Write(name)
+		out.WriteByte('>')
+	}
+}
+
+// expandAll is expandSelfClosing writing every token, for a page whose tokens do not cover
+// it exactly.
+func expandAll(src []byte) []byte {
 	z := html.NewTokenizer(bytes.NewReader(src))
 	var out bytes.Buffer
 	out.Grow(len(src) + 256)
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
-			return out.Bytes() // io.EOF: a bytes.Reader has no other error
+			return out.Bytes()
 		}
 		raw := z.Raw()
 		if tt != html.SelfClosingTagToken {
@@ -137,18 +193,19 @@ func readingOrder(n *html.Node) {
 		top, left float64
 	}
 	var pos []placed
-	var slots []int
-	var kids []*html.Node
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.ElementNode {
 			if style := attr(c, "style"); style != "" && strings.EqualFold(styleValue(style, "position"), "absolute") {
-				slots = append(slots, len(kids))
 				pos = append(pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left"))})
 			}
 		}
-		kids = append(kids, c)
 	}
 	if len(pos) > 1 {
+		// The slots the positioned children occupy, in document order, before sorting.
+		slots := make([]*html.Node, len(pos))
+		for i, p := range pos {
+			slots[i] = p.n
+		}
 		slices.SortStableFunc(pos, func(a, b placed) int {
 			if a.top != b.top {
 				if a.top < b.top {
@@ -164,14 +221,16 @@ func readingOrder(n *html.Node) {
 			}
 			return 0
 		})
+		// Each slot is marked by a placeholder, then the placeholders are swapped for the
+		// sorted children: the other children never move.
+		marks := make([]html.Node, len(slots))
 		for i, s := range slots {
-			kids[s] = pos[i].n
+			n.InsertBefore(&marks[i], s)
+			n.RemoveChild(s)
 		}
-		for _, c := range kids {
-			n.RemoveChild(c)
-		}
-		for _, c := range kids {
-			n.AppendChild(c)
+		for i := range marks {
+			n.InsertBefore(pos[i].n, &marks[i])
+			n.RemoveChild(&marks[i])
 		}
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -318,16 +377,63 @@ func wrapChildren(n, w *html.Node) {
 	n.AppendChild(w)
 }
 
-// elements returns the element descendants of n in document order, as a snapshot that stays
-// valid while the tree is rewritten.
-func elements(n *html.Node) []*html.Node {
-	var out []*html.Node
-	for d := range n.Descendants() {
+// elements yields the element descendants of n in document order, from a snapshot taken
+// before the first one is yielded, so the tree may be rewritten during the loop. The snapshot
+// lives in a pooled buffer: every pass over a large page would otherwise allocate (and make
+// the garbage collector scan) a slice the size of the page.
+func elements(n *html.Node) iter.Seq[*html.Node] {
+	return func(yield func(*html.Node) bool) {
+		bp := snapshots.Get().(*[]*html.Node)
+		s := appendElements((*bp)[:0], n)
+		defer func() {
+			clear(s)
+			*bp = s[:0]
+			snapshots.Put(bp)
+		}()
+		for _, e := range s {
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
+
+var snapshots = sync.Pool{New: func() any { return new([]*html.Node) }}
+
+// appendElements appends the element descendants of n in document order.
+func appendElements(out []*html.Node, n *html.Node) []*html.Node {
+	for d := range descendants(n) {
 		if d.Type == html.ElementNode {
 			out = append(out, d)
 		}
 	}
 	return out
+}
+
+// descendants is n.Descendants() without recursion: html.Node.Descendants nests one
+// iterator per level, so each node it yields passes through every ancestor's closure.
+// The same caveat holds: only the node just yielded may be changed (not moved or removed)
+// before the loop goes on, unless the loop stops.
+func descendants(n *html.Node) iter.Seq[*html.Node] {
+	return func(yield func(*html.Node) bool) {
+		c := n.FirstChild
+		for c != nil {
+			if !yield(c) {
+				return
+			}
+			if c.FirstChild != nil {
+				c = c.FirstChild
+				continue
+			}
+			for c.NextSibling == nil {
+				c = c.Parent
+				if c == n || c == nil {
+					return
+				}
+			}
+			c = c.NextSibling
+		}
+	}
 }
 
 // inside reports whether n has an ancestor with one of the tag names.

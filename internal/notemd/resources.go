@@ -107,7 +107,7 @@ func attachmentRef(n *html.Node) ref {
 func collectResources(body *html.Node) []Resource {
 	var out []Resource
 	seen := map[string]bool{}
-	for n := range body.Descendants() {
+	for n := range descendants(body) {
 		if n.Type != html.ElementNode || n.Namespace != "" {
 			continue
 		}

@@ -3,6 +3,7 @@ package notemd
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,7 +42,7 @@ var policy = sync.OnceValue(func() *bluemonday.Policy {
 // sanitizeBody rewrites images, attachments, videos and note tags for display, then lets
 // bluemonday filter the result.
 func sanitizeBody(body *html.Node, url func(Resource) string) []byte {
-	for _, n := range elements(body) {
+	for n := range elements(body) {
 		if n.Parent == nil || n.Namespace != "" {
 			continue
 		}
@@ -61,7 +62,8 @@ func sanitizeBody(body *html.Node, url func(Resource) string) []byte {
 		}
 	}
 	normalize(body)
-	for _, n := range elements(body) {
+	for n := range elements(body) {
+		dropUnkept(n)
 		if v := attr(n, "data-tag"); v != "" {
 			if ts, ok := parseTags(v); ok {
 				label := tagLabel(ts)
@@ -78,6 +80,45 @@ func sanitizeBody(body *html.Node, url func(Resource) string) []byte {
 		_ = html.Render(&buf, c) // writes to a bytes.Buffer cannot fail
 	}
 	return bytes.TrimSpace(policy().SanitizeBytes(buf.Bytes()))
+}
+
+// dropUnkept removes the attributes bluemonday would drop anyway and that cost it the most
+// on a OneNote page: OneNote's data-id (and any data-* but data-tag: the policy does not allow
+// data attributes) and styles with nothing the policy keeps (see mayKeepStyle).
+func dropUnkept(n *html.Node) {
+	n.Attr = slices.DeleteFunc(n.Attr, func(a html.Attribute) bool {
+		if a.Namespace != "" {
+			return false
+		}
+		if a.Key == "style" {
+			return !mayKeepStyle(a.Val)
+		}
+		return strings.HasPrefix(a.Key, "data-") && a.Key != "data-tag"
+	})
+}
+
+// keptStyles are the properties the policy allows (on some element), or a part of each that a
+// declaration bluemonday keeps must contain.
+var keptStyles = []string{"font-", "text-", "color", "vertical-align", "border"}
+
+// mayKeepStyle reports whether bluemonday could keep anything of a style attribute. Most of
+// OneNote's styles are layout (position, top, left, width, margin), which the policy drops;
+// bluemonday finds that out by running a CSS tokenizer over each one, which is most of its
+// time on a OneNote page. A declaration it keeps has a property that, lower-cased and less
+// any vendor prefix, is allowed; its name is made of the attribute's characters unless CSS
+// escapes or comments are involved, so without a backslash or "/*" in the attribute and
+// without any allowed name in it, nothing can be kept.
+func mayKeepStyle(style string) bool {
+	if strings.Contains(style, `\`) || strings.Contains(style, "/*") {
+		return true
+	}
+	style = strings.ToLower(style)
+	for _, k := range keptStyles {
+		if strings.Contains(style, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // sanitizeImage keeps a Graph image as <img src=url(r)>, and only its alt text otherwise:
