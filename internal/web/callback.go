@@ -33,16 +33,9 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, badCallback(stateProblemText(err), err))
 		return
 	}
-	// A state is good for one response: the flow leaves the cookie, and the store remembers the
-	// state was used, so a replayed callback is refused even with a copy of the old cookie.
+	// A state is good for one response: the flow leaves the cookie, so a replayed callback
+	// fails the check above.
 	started := a.finishSignIn(w, r, flow.State)
-	if fresh, err := a.useState(r, flow); err != nil {
-		a.fail(w, r, a.storeProblem(err, "save"))
-		return
-	} else if !fresh {
-		a.fail(w, r, badCallback(stateProblemText(auth.ErrStateMismatch), auth.ErrStateMismatch))
-		return
-	}
 
 	// 4b. The identity platform may send an error instead of a code (e.g. the user declined consent).
 	if e := q.Get("error"); e != "" {

@@ -451,7 +451,7 @@ var authorizeNotes = map[string]string{
 var callbackNotes = map[string]string{
 	"code": "The authorization code: single-use, valid for a few minutes, and worthless without the app's credential and the PKCE verifier. Shown truncated. " +
 		"The app sends no Referer header (Referrer-Policy: no-referrer), so this URL does not leak to other sites.",
-	"state":             "Must equal the state sent in step 2. The app compares them in constant time, removes the flow from the sign-in cookie and records the state as used, so this callback cannot be replayed.",
+	"state":             "Must equal the state sent in step 2. The app compares them in constant time, then removes the flow from the sign-in cookie, so this callback cannot be replayed.",
 	"session_state":     "The identity platform's own session ID, for front-channel sign-out. This app does not use it.",
 	"client_info":       "The account's uid and utid, encoded.",
 	"error":             "The identity platform sent an error instead of a code.",

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -17,8 +16,10 @@ import (
 // (auth.FlowLifetime). The cookie is HttpOnly and SameSite=Lax, so it comes back with the
 // callback's top-level GET; sealed, so nobody can read the verifier or forge a state; and any
 // instance holding the same keys can open it, so the callback may land on another instance.
-// Once a state has been used, a small record in the store says so until the flow would have
-// expired, so a replayed callback is refused even with a copy of the old cookie.
+// A state answers one callback: the flow leaves the cookie then. (A replay with a copy of the old
+// cookie would need the HttpOnly cookie itself and brings a code the identity platform has
+// already redeemed, which it refuses: AADSTS54005. Remembering used states in the store would
+// make every sign-in write one more record, for no case that is not already refused.)
 // (oauth2-proxy and Microsoft.Identity.Web keep their sign-ins in progress the same way.)
 
 // signIns is what the cookie holds.
@@ -132,19 +133,4 @@ func (a *App) writeSignIns(w http.ResponseWriter, s signIns) {
 	}
 	c.MaxAge = int(auth.FlowLifetime / time.Second)
 	http.SetCookie(w, c)
-}
-
-// useState records that the state has answered a callback, and reports false when it already
-// had: a state is good for one response, whichever instance gets it.
-func (a *App) useState(r *http.Request, f auth.Flow) (bool, error) {
-	sum := sha256.Sum256([]byte(f.State))
-	key := "signin-used:" + base64.RawURLEncoding.EncodeToString(sum[:])
-	store := a.sessions.Store
-	if _, found, err := store.Find(key); err != nil || found {
-		return false, err
-	}
-	if err := store.Commit(key, []byte{1}, f.Started.Add(auth.FlowLifetime)); err != nil {
-		return false, err
-	}
-	return true, nil
 }
