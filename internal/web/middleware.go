@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,6 +179,10 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 		}
 		if bw.status == 0 {
 			bw.status = http.StatusOK
+		}
+		// The whole page is here: say how long it is, so it goes out in one piece, not chunked.
+		if w.Header().Get("Content-Length") == "" && bw.status != http.StatusNoContent && bw.status != http.StatusNotModified {
+			w.Header().Set("Content-Length", strconv.Itoa(bw.body.Len()))
 		}
 		w.WriteHeader(bw.status)
 		_, _ = w.Write(bw.body.Bytes())
