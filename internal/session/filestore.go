@@ -247,7 +247,7 @@ func (s *FileStore) step(name string) error {
 // is reported as found=false with a nil error; only a real I/O failure (such
 // as a permission error) is returned as an error.
 func (s *FileStore) Find(token string) (b []byte, found bool, err error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, fileName(token)))
+	data, err := readFile(filepath.Join(s.dir, fileName(token)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}

@@ -1,0 +1,41 @@
+//go:build unix
+
+package session
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+)
+
+// readFile reads a whole session file with three system calls (open, pread until the end,
+// close). os.ReadFile also stats the file and registers it with the runtime's poller, which
+// for a regular file is work for nothing: on the request path of every signed-in page, the
+// session read was ten system calls of the app's fourteen per request (make perf's profile).
+func readFile(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	for errors.Is(err, syscall.EINTR) {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 0, 16<<10)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := syscall.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
