@@ -50,7 +50,7 @@ bench:
 
 ## bench-export: a 1,000-page notebook exported through the app against the emulator, its OneNote
 ## throttle sped up EXPORT_SPEED times (see README "Exporting notebooks"); table in test-output/bench-export.txt
-EXPORT_SPEED ?= 100
+EXPORT_SPEED ?= 20
 EXPORT_RUNS  ?= 3
 bench-export:
 	@mkdir -p test-output
