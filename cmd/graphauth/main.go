@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/graphauth/graphauth/internal/config"
@@ -18,10 +19,24 @@ import (
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// tuneGC: a request's garbage is small and short-lived, and with Go's default (collect when the
+// heap doubles) the collector took over a quarter of the app's CPU under load (make perf's
+// profile). Collect when it has grown five times instead, within a soft limit of 48 MiB so
+// memory stays bounded. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
+	}
 }
 
 // errUsage marks a bad command line or configuration: exit code 2.
