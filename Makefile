@@ -8,9 +8,8 @@ FUZZTIME  ?= 30s
 
 all: build
 
-build:
-	$(GO) build -o $(BIN)/graphauth ./cmd/graphauth
-	$(GO) build -o $(BIN)/emulator ./cmd/emulator
+build: # one go command: both binaries compile in parallel, sharing their common packages
+	$(GO) build -o $(BIN)/ ./cmd/graphauth ./cmd/emulator
 
 ## run: the app with your real Azure config (.env or the environment; see config.example.env)
 run: build
