@@ -159,10 +159,6 @@ func (b *tab) watch(ev any) {
 			// "Failed to load resource: 400" for the page itself: the error page's status is by
 			// design, and each step checks what its page says.
 			return
-		case e.Source == log.EntrySourceNetwork && isFavicon(e.URL):
-			// The browser asks every origin for /favicon.ico on its own; neither the app nor
-			// the emulator has one, and no page asked for it.
-			return
 		}
 		p = fmt.Sprintf("browser log (%s %s): %s %s", e.Source, e.Level, e.Text, e.URL)
 	}
@@ -171,11 +167,6 @@ func (b *tab) watch(ev any) {
 		b.problems = append(b.problems, p)
 		b.mu.Unlock()
 	}
-}
-
-func isFavicon(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Path == "/favicon.ico"
 }
 
 func exceptionText(d *runtime.ExceptionDetails) string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -95,6 +96,31 @@ func returnToJourney(s *stack, u emulator.User) []step {
 				return err
 			}
 			return b.expectAt(ctx, "/flow")
+		}},
+		{name: "/token: the \"ago\" times tick with the countdown", do: func(ctx context.Context, b *tab) error {
+			if err := openAndWait("/token", "#token-countdown")(ctx, b); err != nil {
+				return err
+			}
+			read := `[document.getElementById("token-countdown").textContent, ...[...document.querySelectorAll(".ago")].map(e => e.textContent)].join("|")`
+			before, err := chromedp.Run(ctx, chromedp.Evaluate[string](read))
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(before, " ago") {
+				return fmt.Errorf("no \"ago\" time on /token: %q", before)
+			}
+			time.Sleep(2100 * time.Millisecond)
+			after, err := chromedp.Run(ctx, chromedp.Evaluate[string](read))
+			if err != nil {
+				return err
+			}
+			b1, a1 := strings.Split(before, "|"), strings.Split(after, "|")
+			for i := range b1 {
+				if i < len(a1) && b1[i] == a1[i] && b1[i] != "now" {
+					return fmt.Errorf("%q did not change in 2 s (all: %q then %q)", b1[i], before, after)
+				}
+			}
+			return nil
 		}},
 		{name: "log out from the top bar", shot: "signed-out", do: func(ctx context.Context, b *tab) error {
 			if err := b.click(ctx, "#nav-logout", "#sign-in-reason"); err != nil {
