@@ -24,10 +24,18 @@ readenv() {
 	done <"$1"
 }
 
+# in_use PORT: something answers on localhost:PORT.
+in_use() { (exec 3<>"/dev/tcp/localhost/$1") 2>/dev/null; }
+
 if [ "${1:-}" = check ]; then
 	shift
 	if [ ! -f "$state/demo.env" ]; then
 		echo "make check-demo: no demo settings in $state/demo.env: start the demo first (make demo)" >&2
+		exit 1
+	fi
+	emu_at=$(sed -n 's|^AUTHORITY=https://[^:/]*:\([0-9]*\)/.*|\1|p' "$state/demo.env")
+	if [ -n "$emu_at" ] && ! in_use "$emu_at"; then
+		echo "make check-demo: the demo is not running (nothing answers on port $emu_at): start it with make demo in another terminal" >&2
 		exit 1
 	fi
 	readenv "$state/demo.env"
@@ -52,7 +60,6 @@ check_ports() {
 	fi
 
 	# Something answers there: the app (or the emulator) could not listen.
-	in_use() { (exec 3<>"/dev/tcp/localhost/$1") 2>/dev/null; }
 	if in_use "$port"; then
 		echo "make demo: port $port (PORT, the app's) is in use by another program; choose another, e.g. make demo PORT=$((port == 5050 ? 5051 : 5050))" >&2
 		exit 1
