@@ -149,5 +149,19 @@ while kill -0 "$emu" 2>/dev/null && kill -0 "$app" 2>/dev/null; do
 	sleep 1 &
 	wait $! || true
 done
+# Ctrl-C reaches both programs too, and they may end before this shell runs its trap: ending
+# with status 0 means they were told to stop. Anything else is a failure.
+failed=''
+for p in "$app" "$emu"; do
+	if ! kill -0 "$p" 2>/dev/null; then
+		wait "$p" 2>/dev/null || failed=1
+	fi
+done
+if [ -z "$failed" ]; then
+	stop
+	echo
+	echo "  graphauth demo: stopped"
+	exit 0
+fi
 echo "make demo: the app or the emulator stopped; see $state/app.log and $state/emulator.log" >&2
 exit 1
