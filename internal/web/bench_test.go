@@ -174,6 +174,7 @@ type (
 		User      *auth.Identity
 		Notice    string
 		RequestID string
+		Reason    string
 		Page      any
 	}
 	bareIndex struct{ Name, Username string }

@@ -37,7 +37,13 @@ func (a *App) demo(w http.ResponseWriter, r *http.Request) {
 	}
 	a.saveTokenCache(ctx, tc) // a refresh changed the cache
 
-	res, err := a.graph.Me(ctx, tok.AccessToken)
+	// Step 6 is recorded for /flow once (and again after a refresh); the usual later call is not
+	// recorded at all, which spares decoding Graph's answer a second time.
+	gctx := ctx
+	if tok.Source != "refresh" && a.sessions.GetBool(ctx, keyFlowGraphDone) {
+		gctx = auth.WithRecorder(ctx, nil)
+	}
+	res, err := a.graph.Me(gctx, tok.AccessToken)
 	a.recordGraphCall(ctx, tok, rec) // for /flow: step 6 as it happened
 	if err != nil {
 		a.fail(w, r, a.problemFor(err, "calling Graph /me"))
