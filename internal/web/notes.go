@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/graphauth/graphauth/internal/auth"
 	"github.com/graphauth/graphauth/internal/onenote"
@@ -38,14 +41,12 @@ type sectionLink struct{ ID, Name, Modified string }
 
 // notes is GET /notes: every notebook with its section groups and sections, nested as in OneNote.
 func (a *App) notes(w http.ResponseWriter, r *http.Request) {
-	r, cancel := a.withPageDeadline(r)
-	defer cancel()
 	on, ts, ok := a.notesFor(w, r)
 	if !ok {
 		return
 	}
+	defer a.saveNotesToken(r.Context(), ts)
 	books, err := on.Notebooks(r.Context())
-	a.saveNotesToken(r.Context(), ts)
 	if err != nil {
 		a.fail(w, r, a.notesProblem(err, "listing your notebooks"))
 		return
@@ -153,12 +154,27 @@ func (a *App) saveNotesToken(ctx context.Context, ts *notesToken) {
 	a.saveTokenCache(ctx, ts.tc)
 }
 
-// withPageDeadline bounds a page view's Graph calls, retries included, so a slow Graph gives an
+// pageDeadline bounds a notes page's Graph calls, retries included, so a slow Graph gives an
 // explanatory page in seconds rather than a browser left waiting. Downloads have no such bound:
 // each attempt has OUTBOUND_TIMEOUT to start answering, and a large file takes what it takes.
-func (a *App) withPageDeadline(r *http.Request) (*http.Request, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*a.cfg.OutboundTimeout)
-	return r.WithContext(ctx), cancel
+func (a *App) pageDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*a.cfg.OutboundTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// oneNoteID refuses a route's {id} that could change the Graph path (a 400), before the
+// handler, the token cache or Graph is reached. internal/onenote checks again before any URL.
+func (a *App) oneNoteID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := chi.RouteContext(r.Context()); rc != nil && slices.Contains(rc.URLParams.Keys, "id") &&
+			!a.validID(w, r, rc.URLParam("id")) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // validID refuses an id that could change the Graph path before anything is called.

@@ -21,10 +21,7 @@ import (
 // first, so a resource that fails gives an error page, never a truncated download, and memory
 // does not grow with the page's attachments.
 func (a *App) notesMarkdown(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if !a.validID(w, r, id) {
-		return
-	}
+	id := chi.URLParam(r, "id") // checked by oneNoteID
 	on, _, ok := a.notesFor(w, r)
 	if !ok {
 		return
@@ -108,10 +105,7 @@ var inlineImageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "i
 // data-src-type/type (Graph often says application/octet-stream); only plain image types are
 // shown inline, everything else downloads as a file, and nosniff stops a browser guessing.
 func (a *App) notesResource(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if !a.validID(w, r, id) {
-		return
-	}
+	id := chi.URLParam(r, "id") // checked by oneNoteID
 	on, _, ok := a.notesFor(w, r)
 	if !ok {
 		return

@@ -23,25 +23,18 @@ type pageView struct {
 // own sandboxed URL, notesPageBody), the HTML Graph returned (the tutorial's "view its HTML"),
 // and the Markdown download.
 func (a *App) notesPage(w http.ResponseWriter, r *http.Request) {
-	r, cancel := a.withPageDeadline(r)
-	defer cancel()
-	id := chi.URLParam(r, "id")
-	if !a.validID(w, r, id) {
-		return
-	}
 	on, ts, ok := a.notesFor(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
+	ctx, id := r.Context(), chi.URLParam(r, "id") // checked by oneNoteID
+	defer a.saveNotesToken(ctx, ts)
 	p, err := on.Page(ctx, id)
 	if err != nil {
-		a.saveNotesToken(ctx, ts)
 		a.fail(w, r, a.notesProblem(err, "opening the page"))
 		return
 	}
 	content, err := on.PageContent(ctx, id)
-	a.saveNotesToken(ctx, ts)
 	if err != nil {
 		a.fail(w, r, a.notesProblem(err, "reading the page"))
 		return
@@ -71,18 +64,12 @@ const bodyCSP = "sandbox allow-same-origin allow-popups allow-popups-to-escape-s
 // iframe on the page view. Images and attachments point at notesResource, which adds the user's
 // token; the browser never sees a Graph URL or a token.
 func (a *App) notesPageBody(w http.ResponseWriter, r *http.Request) {
-	r, cancel := a.withPageDeadline(r)
-	defer cancel()
-	id := chi.URLParam(r, "id")
-	if !a.validID(w, r, id) {
-		return
-	}
 	on, ts, ok := a.notesFor(w, r)
 	if !ok {
 		return
 	}
-	content, err := on.PageContent(r.Context(), id)
-	a.saveNotesToken(r.Context(), ts)
+	defer a.saveNotesToken(r.Context(), ts)
+	content, err := on.PageContent(r.Context(), chi.URLParam(r, "id")) // checked by oneNoteID
 	if err != nil {
 		a.fail(w, r, a.notesProblem(err, "reading the page"))
 		return

@@ -20,25 +20,18 @@ type pageRow struct {
 // indented. Pages are listed one section at a time, as Microsoft recommends (a user-wide page list
 // fails for users with many sections), 100 at a time until done.
 func (a *App) notesSection(w http.ResponseWriter, r *http.Request) {
-	r, cancel := a.withPageDeadline(r)
-	defer cancel()
-	id := chi.URLParam(r, "id")
-	if !a.validID(w, r, id) {
-		return
-	}
 	on, ts, ok := a.notesFor(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
+	ctx, id := r.Context(), chi.URLParam(r, "id") // checked by oneNoteID
+	defer a.saveNotesToken(ctx, ts)
 	sec, err := on.Section(ctx, id)
 	if err != nil {
-		a.saveNotesToken(ctx, ts)
 		a.fail(w, r, a.notesProblem(err, "opening the section"))
 		return
 	}
 	pages, err := on.SectionPages(ctx, id)
-	a.saveNotesToken(ctx, ts)
 	if err != nil {
 		a.fail(w, r, a.notesProblem(err, "listing the section's pages"))
 		return

@@ -40,11 +40,15 @@ func (a *App) Handler() http.Handler {
 		r.With(a.forcedRefresh).Post("/token", a.refreshToken) // "Refresh now": a silent refresh on demand
 
 		// The next chapter: OneNote, with Notes.Read asked for on first use (incremental consent).
-		r.Get("/notes", a.notes)                         // notebooks, section groups and sections
-		r.Get("/notes/consent", a.notesConsent)          // the second trip to the authorize endpoint
-		r.Get("/notes/sections/{id}", a.notesSection)    // a section's pages, in OneNote's order
-		r.Get("/notes/pages/{id}", a.notesPage)          // a page: details, rendered, its HTML
-		r.Get("/notes/pages/{id}/body", a.notesPageBody) // the page sanitized, sandboxed, for the iframe
+		// Every {id} is checked before it can reach a Graph URL; a page view has a deadline.
+		r.Group(func(r chi.Router) {
+			r.Use(a.oneNoteID, a.pageDeadline)
+			r.Get("/notes", a.notes)                         // notebooks, section groups and sections
+			r.Get("/notes/consent", a.notesConsent)          // the second trip to the authorize endpoint
+			r.Get("/notes/sections/{id}", a.notesSection)    // a section's pages, in OneNote's order
+			r.Get("/notes/pages/{id}", a.notesPage)          // a page: details, rendered, its HTML
+			r.Get("/notes/pages/{id}/body", a.notesPageBody) // the page sanitized, sandboxed, for the iframe
+		})
 
 		// Export a section or a whole notebook to Markdown: starts a job, shown at /notes/exports/{job}.
 		r.Post("/notes/sections/{id}/export", a.exportStart("section"))
@@ -54,8 +58,8 @@ func (a *App) Handler() http.Handler {
 	// Downloads stream, so they read the session without writing it back.
 	r.Group(func(r chi.Router) {
 		r.Use(a.loadSession)
-		r.Get("/notes/pages/{id}/markdown", a.notesMarkdown) // .md, or .zip with its assets
-		r.Get("/notes/resources/{id}", a.notesResource)      // an image or attachment, with the user's token
+		r.With(a.oneNoteID).Get("/notes/pages/{id}/markdown", a.notesMarkdown) // .md, or .zip with its assets
+		r.With(a.oneNoteID).Get("/notes/resources/{id}", a.notesResource)      // an image or attachment, with the user's token
 
 		// An export's progress, cancel and zip: from the shared store, on any instance.
 		r.Get("/notes/exports/{job}", a.exportProgress)          // progress, cancel, download button
