@@ -1,9 +1,6 @@
 package emulator
 
-import (
-	"errors"
-	"net/http"
-)
+import "net/http"
 
 // handleOneNotePages serves POST /_emulator/onenote/pages {"userID","sectionID","title","html"}
 // (loopback only): AddOneNotePage's HTTP twin, for harnesses that run the emulator as a
@@ -22,15 +19,7 @@ func (s *Server) handleOneNotePages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := s.AddOneNotePage(in.UserID, in.SectionID, in.Title, in.HTML, nil)
-	if err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, errUnknownUser) {
-			status = http.StatusNotFound
-		}
-		controlError(w, status, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+	answerCreated(w, id, err)
 }
 
 // onenotePagesLoopback is handleOneNotePages behind loopbackOnly, with a 16 MiB body limit in

@@ -75,6 +75,12 @@ func (s *Server) handleOneNoteSections(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := s.AddOneNoteSection(in.UserID, in.Notebook, in.Section, in.Pages, in.ImagesPerPage)
+	answerCreated(w, id, err)
+}
+
+// answerCreated answers a control call that added something: 201 {"id": id}, or the error
+// (404 for an unknown user, else 400).
+func answerCreated(w http.ResponseWriter, id string, err error) {
 	if err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, errUnknownUser) {
