@@ -21,20 +21,13 @@ import (
 // first, so a resource that fails gives an error page, never a truncated download, and memory
 // does not grow with the page's attachments.
 func (a *App) notesMarkdown(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id") // checked by oneNoteID
 	on, _, ok := a.notesFor(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	p, err := on.Page(ctx, id)
-	if err != nil {
-		a.fail(w, r, a.notesProblem(err, "opening the page"))
-		return
-	}
-	content, err := on.PageContent(ctx, id)
-	if err != nil {
-		a.fail(w, r, a.notesProblem(err, "reading the page"))
+	p, content, ok := a.pageAndContent(w, r, on)
+	if !ok {
 		return
 	}
 	res, err := notemd.Resources(content)

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/graphauth/graphauth/internal/notemd"
+	"github.com/graphauth/graphauth/internal/onenote"
 )
 
 type pageView struct {
@@ -27,16 +28,9 @@ func (a *App) notesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, id := r.Context(), chi.URLParam(r, "id") // checked by oneNoteID
-	defer a.saveNotesToken(ctx, ts)
-	p, err := on.Page(ctx, id)
-	if err != nil {
-		a.fail(w, r, a.notesProblem(err, "opening the page"))
-		return
-	}
-	content, err := on.PageContent(ctx, id)
-	if err != nil {
-		a.fail(w, r, a.notesProblem(err, "reading the page"))
+	defer a.saveNotesToken(r.Context(), ts)
+	p, content, ok := a.pageAndContent(w, r, on)
+	if !ok {
 		return
 	}
 	res, _ := notemd.Resources(content)
@@ -48,6 +42,23 @@ func (a *App) notesPage(w http.ResponseWriter, r *http.Request) {
 		ID: p.ID, Title: orUntitled(p.Title), SectionID: p.SectionID, Section: p.SectionName,
 		Created: day(p.Created), Modified: day(p.LastModified), WebURL: webURL(p.WebURL),
 		HTML: string(content), Assets: len(res), DownloadName: name})
+}
+
+// pageAndContent fetches the route's page ({id}, checked by oneNoteID): its details, then its
+// HTML. It answers the request itself when either fails (ok=false).
+func (a *App) pageAndContent(w http.ResponseWriter, r *http.Request, on *onenote.User) (onenote.Page, []byte, bool) {
+	ctx, id := r.Context(), chi.URLParam(r, "id")
+	p, err := on.Page(ctx, id)
+	if err != nil {
+		a.fail(w, r, a.notesProblem(err, "opening the page"))
+		return onenote.Page{}, nil, false
+	}
+	content, err := on.PageContent(ctx, id)
+	if err != nil {
+		a.fail(w, r, a.notesProblem(err, "reading the page"))
+		return onenote.Page{}, nil, false
+	}
+	return p, content, true
 }
 
 // bodyCSP is the policy of a rendered page. The sandbox allows no script, forms, popups of its
