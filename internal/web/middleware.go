@@ -119,20 +119,31 @@ func (a *App) crossOriginProtection(next http.Handler) http.Handler {
 	return cop.Handler(next)
 }
 
+// loadSessionFor loads the session named by r's cookie (a new, empty one when there is none),
+// marking the response personal: not cached, varying with the cookie. It answers the request
+// itself with the error page when the store fails (ok=false).
+func (a *App) loadSessionFor(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	w.Header().Add("Vary", "Cookie")
+	w.Header().Set("Cache-Control", "no-store") // personal pages stay out of every cache
+	var token string
+	if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
+		token = c.Value
+	}
+	ctx, err := a.sessions.Load(r.Context(), token)
+	if err != nil {
+		a.fail(w, r, a.storeProblem(err, "load"))
+		return nil, false
+	}
+	return ctx, true
+}
+
 // loadAndSaveSession is scs's LoadAndSave, but it buffers the page and commits the session
 // before sending anything: if the store fails, the user gets a clean 500 page instead of a page
 // whose session change was silently lost.
 func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Cookie")
-		w.Header().Set("Cache-Control", "no-store") // personal pages stay out of every cache
-		var token string
-		if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
-			token = c.Value
-		}
-		ctx, err := a.sessions.Load(r.Context(), token)
-		if err != nil {
-			a.fail(w, r, a.storeProblem(err, "load"))
+		ctx, ok := a.loadSessionFor(w, r)
+		if !ok {
 			return
 		}
 		loaded := a.sessions.Token(ctx) // "" unless the cookie named a stored session

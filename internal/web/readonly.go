@@ -10,17 +10,8 @@ import (
 // refreshes during such a request is not kept; the next page view refreshes and keeps it.
 func (a *App) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Cookie")
-		w.Header().Set("Cache-Control", "no-store")
-		var token string
-		if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
-			token = c.Value
+		if ctx, ok := a.loadSessionFor(w, r); ok {
+			next.ServeHTTP(w, r.WithContext(ctx))
 		}
-		ctx, err := a.sessions.Load(r.Context(), token)
-		if err != nil {
-			a.fail(w, r, a.storeProblem(err, "load"))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
