@@ -57,6 +57,7 @@ func findBrowser(t *testing.T) string {
 func startBrowser(t *testing.T, execPath, emulatorSPKI string) context.Context {
 	t.Helper()
 	profile := t.TempDir() // made before the browser's cleanup, so removed after Chromium exits
+	scratch := t.TempDir() // Chromium's own temporary files (singleton socket, shared memory)
 	output := &stacktest.SyncBuffer{}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
@@ -78,6 +79,8 @@ func startBrowser(t *testing.T, execPath, emulatorSPKI string) context.Context {
 		// Chromium needs --user-data-dir for this flag to take effect.
 		chromedp.Flag("ignore-certificate-errors-spki-list", emulatorSPKI),
 		chromedp.CombinedOutput(output),
+		// Without this Chromium leaves org.chromium.Chromium.* folders in /tmp after every run.
+		chromedp.Env("TMPDIR=" + scratch),
 	}
 	deadline, cancelDeadline := context.WithTimeout(context.Background(), browserTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(deadline, opts...)
