@@ -57,7 +57,12 @@ func findBrowser(t *testing.T) string {
 func startBrowser(t *testing.T, execPath, emulatorSPKI string) context.Context {
 	t.Helper()
 	profile := t.TempDir() // made before the browser's cleanup, so removed after Chromium exits
-	scratch := t.TempDir() // Chromium's own temporary files (singleton socket, shared memory)
+	// Chromium's own temporary files (singleton socket, shared memory). Not t.TempDir: a long
+	// test name would push the singleton socket's path past the 108 bytes a Unix socket allows.
+	scratch, err := os.MkdirTemp("", "chr")
+	if err != nil {
+		t.Fatal(err)
+	}
 	output := &stacktest.SyncBuffer{}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
@@ -89,6 +94,7 @@ func startBrowser(t *testing.T, execPath, emulatorSPKI string) context.Context {
 		cancel()
 		cancelAlloc() // waits for Chromium to exit
 		cancelDeadline()
+		_ = os.RemoveAll(scratch)
 		if t.Failed() {
 			t.Logf("chromium output:\n%s", output.String())
 		}
