@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -138,11 +141,35 @@ func (a *App) flowLog(ctx context.Context) (flowLog, bool) { return a.flowLogAt(
 
 func (a *App) flowLogAt(ctx context.Context, key string) (flowLog, bool) {
 	var l flowLog
-	b := a.sessions.GetBytes(ctx, key)
-	if len(b) == 0 || json.Unmarshal(b, &l) != nil {
+	b, err := unpackFlowLog(a.sessions.GetBytes(ctx, key))
+	if err != nil || len(b) == 0 || json.Unmarshal(b, &l) != nil {
 		return flowLog{}, false
 	}
 	return l, true
+}
+
+// The records are kept deflated: every request of a signed-in user reads (and decrypts and
+// decodes) the whole session, and the records are most of it, while only /flow and /token read
+// them. JSON deflates to about a quarter; the mark byte tells a deflated record from a plain one
+// (an older session's), which starts with '{'.
+const deflatedMark = 0x01
+
+func packFlowLog(b []byte) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte(deflatedMark)
+	zw, _ := flate.NewWriter(&buf, flate.BestSpeed) // a valid level: no error
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+func unpackFlowLog(b []byte) ([]byte, error) {
+	if len(b) == 0 || b[0] != deflatedMark {
+		return b, nil
+	}
+	zr := flate.NewReader(bytes.NewReader(b[1:]))
+	defer zr.Close()
+	return io.ReadAll(io.LimitReader(zr, 4*maxFlowLogBytes))
 }
 
 // saveFlowLog stores l, trimmed until it fits maxFlowLogBytes: the session stays small whatever
@@ -177,7 +204,7 @@ func (a *App) saveFlowLogAs(ctx context.Context, key string, l flowLog) {
 		trim(&l)
 		b, _ = json.Marshal(l)
 	}
-	a.sessions.Put(ctx, key, b)
+	a.sessions.Put(ctx, key, packFlowLog(b))
 }
 
 func dropClaims(fs []auth.Field) []auth.Field { return dropClaimsOf(fs, "") }
