@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -55,7 +56,7 @@ func (a *App) incrementalDeclined(flow auth.Flow, x explain.Explanation, oauthEr
 			"). You are still signed in: everything else in the app works as before.",
 		Code: x.Code, Meaning: x.Meaning,
 		Fix:    "To browse your notes, open Notes again and accept on the consent page. If your organisation requires an administrator's approval, ask them to grant " + strings.Join(flow.Scopes, " ") + " to this app.",
-		Action: "/", ActionText: "Back Home", logErr: errorString("incremental authorization: " + oauthErr)}
+		Action: "/", ActionText: "Back Home", logErr: errors.New("incremental authorization: " + oauthErr)}
 	if oauthErr != "access_denied" {
 		p.What = "The Microsoft identity platform did not grant OneNote access (" + strings.Join(flow.Scopes, " ") +
 			"). You are still signed in: everything else in the app works as before."
@@ -63,7 +64,3 @@ func (a *App) incrementalDeclined(flow auth.Flow, x explain.Explanation, oauthEr
 	}
 	return p
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
