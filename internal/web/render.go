@@ -37,6 +37,14 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
+	// params names a table of parameters for flow.html's "params" template.
+	"params": func(id, head string, rows []paramRow) paramTable { return paramTable{id, head, rows} },
+}
+
+// paramTable is one table of parameters on /flow: name, value, what it is for.
+type paramTable struct {
+	ID, Head string // the table's id; the first column's heading
+	Rows     []paramRow
 }
 
 // parsePages parses base.html with each page once, at start-up.
