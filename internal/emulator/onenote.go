@@ -425,7 +425,7 @@ func (s *Server) serveOneNote(w http.ResponseWriter, r *http.Request, userRef, p
 		s.oneNote429(w, r)
 		return
 	case http.StatusServiceUnavailable:
-		s.writeGraphError(w, r, &graphError{http.StatusServiceUnavailable, "10002", "The service is not currently available."}, 0)
+		s.writeGraphError(w, r, oneNoteError("10002"), 0)
 		return
 	}
 
@@ -435,7 +435,7 @@ func (s *Server) serveOneNote(w http.ResponseWriter, r *http.Request, userRef, p
 	}
 	u, hasOneNote := o.store.user(user)
 	if !hasOneNote {
-		s.writeGraphError(w, r, &graphError{http.StatusNotFound, "30108", "The OneDriveForBusiness for this user account cannot be retrieved."}, 0)
+		s.writeGraphError(w, r, oneNoteError("30108"), 0)
 		return
 	}
 	rc := &renderCtx{base: s.base(r), store: o.store, user: u, userID: user.ID, upn: user.UserPrincipalName, name: user.DisplayName}
@@ -456,8 +456,7 @@ func (s *Server) serveOneNote(w http.ResponseWriter, r *http.Request, userRef, p
 // oneNote429 answers as OneNote's throttle does: 429, code 20166, no Retry-After.
 func (s *Server) oneNote429(w http.ResponseWriter, r *http.Request) {
 	s.count("onenote:429")
-	s.writeGraphError(w, r, &graphError{http.StatusTooManyRequests, "20166",
-		"The application has issued too many requests on behalf of a user in a short period of time. Please try again later."}, 0)
+	s.writeGraphError(w, r, oneNoteError("20166"), 0)
 }
 
 // takeOneNoteFault takes a fault queued for this operation ("onenote:content",
@@ -490,6 +489,13 @@ var oneNoteCodes = map[string]struct {
 	"20266": {400, "The number of maximum sections is exceeded for this request. To get pages for accounts with a high number of sections, we recommend getting pages for one section at a time."},
 	"30108": {404, "The OneDriveForBusiness for this user account cannot be retrieved."},
 	"40004": {403, "The OAuth token provided does not have the necessary scopes to complete the request."},
+}
+
+// oneNoteError is OneNote's error for code, one of oneNoteCodes, with its usual status and
+// message.
+func oneNoteError(code string) *graphError {
+	c := oneNoteCodes[code]
+	return &graphError{status: c.status, code: code, message: c.msg}
 }
 
 // oneNoteFaultError turns an injected fault into OneNote's error: Fault.Error (or Fault.Code

@@ -121,7 +121,7 @@ func parseODataQuery(q url.Values, coll bool, kind onKind, pagelevelOK, content 
 				return nil, odataErr("20128", "The OData query has a syntax error: '"+v+"' is not a valid value for $top.")
 			}
 			if n > 100 {
-				return nil, odataErr("20129", "The request contains a top query string option whose value is too high. The maximum value is 100.")
+				return nil, oneNoteError("20129")
 			}
 			out.top, out.hasTop = n, true
 		case "skip":
@@ -423,7 +423,7 @@ func (s *Server) serveOneNoteJSON(w http.ResponseWriter, r *http.Request, rc *re
 		limit := s.onenote.maxSections
 		s.onenote.mu.Unlock()
 		if route.kind == kPage && nSections > limit {
-			e := odataErr("20266", "The number of maximum sections is exceeded for this request. To get pages for accounts with a high number of sections, we recommend getting pages for one section at a time.")
+			e := oneNoteError("20266")
 			s.writeGraphError(w, r, e, 0)
 			return e.status
 		}
@@ -474,14 +474,14 @@ func nextQuery(q url.Values, skip int) string {
 }
 
 func (s *Server) oneNoteNotFound(w http.ResponseWriter, r *http.Request) int {
-	s.writeGraphError(w, r, &graphError{http.StatusNotFound, "20102", "The specified resource ID does not exist."}, 0)
+	s.writeGraphError(w, r, oneNoteError("20102"), 0)
 	return http.StatusNotFound
 }
 
 func (s *Server) writeOData(w http.ResponseWriter, r *http.Request, body jobj) int {
 	b, err := json.Marshal(body)
 	if err != nil {
-		s.writeGraphError(w, r, &graphError{http.StatusInternalServerError, "10001", "An unexpected error occurred and the request failed."}, 0)
+		s.writeGraphError(w, r, oneNoteError("10001"), 0)
 		return http.StatusInternalServerError
 	}
 	s.graphHeaders(w, r)
