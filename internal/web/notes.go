@@ -133,7 +133,8 @@ func (a *App) notesFor(w http.ResponseWriter, r *http.Request) (*onenote.User, *
 		http.Redirect(w, r, "/notes/consent?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 		return nil, nil, false
 	case errors.Is(err, auth.ErrInteractionRequired):
-		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound)
+		// The grant is gone (revoked, expired): signed out, and told why, as on every page.
+		a.grantEnded(w, r, http.StatusFound)
 		return nil, nil, false
 	case errors.Is(err, errIdentityBusy):
 		a.fail(w, r, problem{Status: http.StatusTooManyRequests, Title: "Too many requests at once",

@@ -609,3 +609,18 @@ func mustRequest(method, u string, hdr map[string]string) *http.Request {
 	}
 	return req
 }
+
+// A revoked grant on a notes page signs the user out and says why, as /msal-demo does.
+func TestNotesRevokedGrantSignsOut(t *testing.T) {
+	h := notesStack(t, stacktest.Options{})
+	h.Emu.SetLifetimes(2*time.Minute, time.Hour) // MSAL refreshes 5 minutes early: every call refreshes
+	c := signInWithNotes(t, h)
+	h.Emu.RevokeRefreshTokens("")
+	p := h.Get(stacktest.NoFollow(c), "/notes")
+	if p.Status != http.StatusFound || p.Header.Get("Location") != "/login?reason=expired" {
+		t.Fatalf("/notes with a revoked grant: %d to %q", p.Status, p.Header.Get("Location"))
+	}
+	if p := h.Get(c, "/"); strings.Contains(p.Body, `id="welcome"`) {
+		t.Error("the session with the revoked grant still signs in")
+	}
+}
