@@ -313,7 +313,12 @@ type oneNoteRoute struct {
 	kind onKind // the kind of the addressed entity or of the collection's items
 	id   string // the addressed entity, "" for a user-wide collection
 	coll bool   // a collection
+	// parent is the kind of the entity id names in a child collection (.../{id}/sections).
+	parent onKind
 }
+
+// oneNoteCollections are the top-level collections under /onenote/ and their items' kind.
+var oneNoteCollections = map[string]onKind{"notebooks": kNotebook, "sectionGroups": kSectionGroup, "sections": kSection, "pages": kPage}
 
 // parseOneNotePath parses the part after /onenote/.
 func parseOneNotePath(p string) (oneNoteRoute, *graphError) {
@@ -322,14 +327,13 @@ func parseOneNotePath(p string) (oneNoteRoute, *graphError) {
 	if len(parts) == 0 || parts[0] == "" {
 		return oneNoteRoute{}, bad
 	}
-	top := map[string]onKind{"notebooks": kNotebook, "sectionGroups": kSectionGroup, "sections": kSection, "pages": kPage}
 	if parts[0] == "resources" {
 		if len(parts) == 3 && parts[1] != "" && (parts[2] == "$value" || parts[2] == "content") {
 			return oneNoteRoute{op: "resource", kind: kResource, id: parts[1]}, nil
 		}
 		return oneNoteRoute{}, bad
 	}
-	kind, ok := top[parts[0]]
+	kind, ok := oneNoteCollections[parts[0]]
 	if !ok {
 		return oneNoteRoute{}, bad
 	}
@@ -348,9 +352,9 @@ func parseOneNotePath(p string) (oneNoteRoute, *graphError) {
 		case kind == kPage && child == "content":
 			return oneNoteRoute{op: "content", kind: kPage, id: parts[1]}, nil
 		case (kind == kNotebook || kind == kSectionGroup) && (child == "sections" || child == "sectionGroups"):
-			return oneNoteRoute{op: name + ":" + child, kind: top[child], id: parts[1], coll: true}, nil
+			return oneNoteRoute{op: name + ":" + child, kind: oneNoteCollections[child], id: parts[1], coll: true, parent: kind}, nil
 		case kind == kSection && child == "pages":
-			return oneNoteRoute{op: "section:pages", kind: kPage, id: parts[1], coll: true}, nil
+			return oneNoteRoute{op: "section:pages", kind: kPage, id: parts[1], coll: true, parent: kSection}, nil
 		}
 	}
 	return oneNoteRoute{}, bad
@@ -491,6 +495,9 @@ var oneNoteCodes = map[string]struct {
 	"40004": {403, "The OAuth token provided does not have the necessary scopes to complete the request."},
 }
 
+// oneNoteCodeByStatus is the code an injected fault with only a status gets.
+var oneNoteCodeByStatus = map[int]string{429: "20166", 503: "10002", 500: "10001", 404: "20102", 403: "40004", 400: "20100", 401: "InvalidAuthenticationToken", 504: "10007"}
+
 // oneNoteError is OneNote's error for code, one of oneNoteCodes, with its usual status and
 // message.
 func oneNoteError(code string) *graphError {
@@ -515,8 +522,7 @@ func oneNoteFaultError(f Fault) *graphError {
 		}
 	}
 	if code == "" {
-		byStatus := map[int]string{429: "20166", 503: "10002", 500: "10001", 404: "20102", 403: "40004", 400: "20100", 401: "InvalidAuthenticationToken", 504: "10007"}
-		if code = byStatus[status]; code == "" {
+		if code = oneNoteCodeByStatus[status]; code == "" {
 			code = "19999"
 		}
 	}

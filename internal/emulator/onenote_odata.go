@@ -388,10 +388,8 @@ func (s *Server) serveOneNoteJSON(w http.ResponseWriter, r *http.Request, rc *re
 	}
 
 	var items []*onItem
-	parentKinds := map[string]onKind{"notebook": kNotebook, "sectionGroup": kSectionGroup, "section": kSection}
 	if route.id != "" {
-		pk := parentKinds[strings.Split(route.op, ":")[0]]
-		parent := st.lookup(u, pk, route.id)
+		parent := st.lookup(u, route.parent, route.id)
 		if parent == nil {
 			return s.oneNoteNotFound(w, r)
 		}
@@ -528,9 +526,10 @@ func (rc *renderCtx) self(it *onItem) string {
 
 // siteURL is the user's (fictional) OneDrive for Business site.
 func (rc *renderCtx) siteURL() string {
-	r := strings.NewReplacer(".", "_", "@", "_")
-	return "https://graphauth-my.sharepoint.example/personal/" + r.Replace(strings.ToLower(rc.upn))
+	return "https://graphauth-my.sharepoint.example/personal/" + siteNameReplacer.Replace(strings.ToLower(rc.upn))
 }
+
+var siteNameReplacer = strings.NewReplacer(".", "_", "@", "_")
 
 func (rc *renderCtx) links(it *onItem) jobj {
 	site := rc.siteURL()
