@@ -67,23 +67,30 @@ func (t *notesToken) copy() *notesToken {
 	return &notesToken{a: t.a, account: t.account, tc: &auth.TokenCache{Data: bytes.Clone(t.tc.Data)}, tok: t.tok} // no gate: see notesToken
 }
 
-// exportJob finds the signed-in user's job {job}; it answers the request itself when there is none.
-func (a *App) exportJob(w http.ResponseWriter, r *http.Request) (export.Job, bool) {
+// exportRef is the signed-in user's key and the job id {job}, before the store is asked (the
+// manager's Get, Cancel and Open check that the job is the user's); it answers the request
+// itself when there is no user or the id cannot be a job's.
+func (a *App) exportRef(w http.ResponseWriter, r *http.Request) (owner, id string, ok bool) {
 	user, ok := a.currentUser(r.Context())
 	if !ok {
 		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound)
-		return export.Job{}, false
+		return "", "", false
 	}
-	if a.exports == nil {
+	id = chi.URLParam(r, "job")
+	if a.exports == nil || !export.ValidID(id) {
 		a.fail(w, r, exportNotFound())
+		return "", "", false
+	}
+	return user.Key(), id, true
+}
+
+// exportJob finds the signed-in user's job {job}; it answers the request itself when there is none.
+func (a *App) exportJob(w http.ResponseWriter, r *http.Request) (export.Job, bool) {
+	owner, id, ok := a.exportRef(w, r)
+	if !ok {
 		return export.Job{}, false
 	}
-	id := chi.URLParam(r, "job")
-	if !export.ValidID(id) {
-		a.fail(w, r, exportNotFound())
-		return export.Job{}, false
-	}
-	job, err := a.exports.Get(r.Context(), user.Key(), id)
+	job, err := a.exports.Get(r.Context(), owner, id)
 	switch {
 	case errors.Is(err, export.ErrNotFound):
 		a.fail(w, r, exportNotFound())
@@ -134,30 +141,36 @@ func (a *App) exportStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // exportCancel is POST /notes/exports/{job}/cancel.
+// Cancel loads the job itself (and checks its owner): one store read, not two.
 func (a *App) exportCancel(w http.ResponseWriter, r *http.Request) {
-	job, ok := a.exportJob(w, r)
+	owner, id, ok := a.exportRef(w, r)
 	if !ok {
 		return
 	}
-	if _, err := a.exports.Cancel(r.Context(), job.Owner, job.ID); err != nil {
+	_, err := a.exports.Cancel(r.Context(), owner, id)
+	switch {
+	case errors.Is(err, export.ErrNotFound):
+		a.fail(w, r, exportNotFound())
+		return
+	case err != nil:
 		a.fail(w, r, a.storeProblem(err, "write"))
 		return
 	}
-	a.log.Info("export cancel asked", "job", job.ID, "request_id", requestID(r))
-	http.Redirect(w, r, "/notes/exports/"+job.ID, http.StatusSeeOther)
+	a.log.Info("export cancel asked", "job", id, "request_id", requestID(r))
+	http.Redirect(w, r, "/notes/exports/"+id, http.StatusSeeOther)
 }
 
 // exportDownload is GET /notes/exports/{job}/download: the zip, streamed chunk by chunk from the
-// shared store (never whole in memory).
+// shared store (never whole in memory). Open loads the job itself and checks its owner.
 func (a *App) exportDownload(w http.ResponseWriter, r *http.Request) {
-	job, ok := a.exportJob(w, r)
+	owner, id, ok := a.exportRef(w, r)
 	if !ok {
 		return
 	}
-	d, err := a.exports.Open(r.Context(), job.Owner, job.ID)
+	d, err := a.exports.Open(r.Context(), owner, id)
 	switch {
 	case errors.Is(err, export.ErrNotDone):
-		http.Redirect(w, r, "/notes/exports/"+job.ID, http.StatusSeeOther)
+		http.Redirect(w, r, "/notes/exports/"+id, http.StatusSeeOther)
 		return
 	case errors.Is(err, export.ErrGone), errors.Is(err, export.ErrNotFound):
 		a.fail(w, r, exportNotFound())
@@ -169,7 +182,7 @@ func (a *App) exportDownload(w http.ResponseWriter, r *http.Request) {
 	download(w, d.Job.FileName, "application/zip", d.Job.Bytes)
 	if _, err := d.WriteTo(r.Context(), w); err != nil && !errors.Is(err, context.Canceled) {
 		// Too late for an error page: the client sees a short download (Content-Length).
-		a.log.Warn("export download cut short", "job", job.ID, "err", err, "request_id", requestID(r))
+		a.log.Warn("export download cut short", "job", id, "err", err, "request_id", requestID(r))
 	}
 }
 
