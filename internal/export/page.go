@@ -60,10 +60,7 @@ func WritePage(ctx context.Context, w io.Writer, title string, content []byte, m
 		return PageFiles{}, err
 	}
 	zw := zip.NewWriter(w)
-	if err := writeFile(zw, pf.Markdown, modified, zip.Deflate, func(fw io.Writer) error {
-		_, err := io.WriteString(fw, md)
-		return err
-	}); err != nil {
+	if err := writeText(zw, pf.Markdown, modified, md); err != nil {
 		return PageFiles{}, err
 	}
 	for _, r := range pf.Order {
@@ -102,4 +99,12 @@ func writeFile(zw *zip.Writer, name string, modified time.Time, method uint16, w
 		return fmt.Errorf("zip entry %s: %w", name, err)
 	}
 	return write(fw)
+}
+
+// writeText adds a text file (Markdown), deflated.
+func writeText(zw *zip.Writer, name string, modified time.Time, text string) error {
+	return writeFile(zw, name, modified, zip.Deflate, func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	})
 }

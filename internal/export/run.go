@@ -329,10 +329,7 @@ func (r *runner) write(ctx context.Context, zw *zip.Writer, i int, s staged) err
 	}
 	md = fixLinks(md, links)
 	modified := pg.meta.LastModified
-	if err := writeFile(zw, pg.path(), modified, zip.Deflate, func(w io.Writer) error {
-		_, err := io.WriteString(w, md)
-		return err
-	}); err != nil {
+	if err := writeText(zw, pg.path(), modified, md); err != nil {
 		return err
 	}
 	images, files := 0, 0
@@ -394,10 +391,7 @@ func (r *runner) writeIndexes(zw *zip.Writer) error {
 				fmt.Fprintf(&b, "- [%s](%s)\n", mdText(e.title), url.PathEscape(e.name))
 			}
 		}
-		if err := writeFile(zw, join(f.path, "index.md"), time.Now(), zip.Deflate, func(w io.Writer) error {
-			_, err := io.WriteString(w, b.String())
-			return err
-		}); err != nil {
+		if err := writeText(zw, join(f.path, "index.md"), time.Now(), b.String()); err != nil {
 			return err
 		}
 	}
@@ -433,10 +427,7 @@ func (r *runner) writeReport(zw *zip.Writer) error {
 				cell(p.Code), status, attempts, cell(p.Reason))
 		}
 	}
-	return writeFile(zw, reportName, time.Now(), zip.Deflate, func(w io.Writer) error {
-		_, err := io.WriteString(w, b.String())
-		return err
-	})
+	return writeText(zw, reportName, time.Now(), b.String())
 }
 
 // mdText escapes what would start Markdown syntax in a title used as link text or heading.
