@@ -183,10 +183,7 @@ func (a *App) validID(w http.ResponseWriter, r *http.Request, id string) bool {
 	if onenote.ValidID(id) {
 		return true
 	}
-	a.fail(w, r, problem{Status: http.StatusBadRequest, Title: "Not a OneNote id",
-		What:   "The address does not hold a OneNote id, so the app did not ask Graph for it.",
-		Fix:    "Open your notes from the Notes page rather than typing an address.",
-		Action: "/notes", ActionText: "Your notebooks", logErr: onenote.ErrInvalidID})
+	a.fail(w, r, a.notesProblem(onenote.ErrInvalidID, ""))
 	return false
 }
 
@@ -220,8 +217,8 @@ func (a *App) notesProblem(err error, during string) problem {
 	case errors.Is(err, onenote.ErrScope):
 		p.Status, p.Title = http.StatusForbidden, "The app's token does not allow OneNote"
 		p.What = "Graph refused the access token while " + during + ": it lacks a OneNote permission (error 40004)."
-		p.Meaning = "The token was issued without " + joinScopes(a.cfg.NotesScopes) + ", for example because consent was withdrawn or an administrator restricted the app."
-		p.Fix = "Allow OneNote access again; if your organisation requires it, ask an administrator to grant " + joinScopes(a.cfg.NotesScopes) + " to the app."
+		p.Meaning = "The token was issued without " + strings.Join(a.cfg.NotesScopes, " ") + ", for example because consent was withdrawn or an administrator restricted the app."
+		p.Fix = "Allow OneNote access again; if your organisation requires it, ask an administrator to grant " + strings.Join(a.cfg.NotesScopes, " ") + " to the app."
 		p.Action, p.ActionText = "/notes/consent", "Allow access to OneNote"
 	case errors.Is(err, onenote.ErrNoOneNote):
 		p.Status, p.Title = http.StatusNotFound, "You have no OneNote yet"
@@ -249,8 +246,6 @@ func (a *App) notesProblem(err error, during string) problem {
 	}
 	return p
 }
-
-func joinScopes(s []string) string { return strings.Join(s, " ") }
 
 func codeSuffix(code string) string {
 	if code == "" {

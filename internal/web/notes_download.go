@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -85,7 +85,7 @@ func download(w http.ResponseWriter, name, contentType string, size int64) {
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	if size >= 0 {
-		h.Set("Content-Length", fmt.Sprint(size))
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -116,7 +116,7 @@ func (a *App) notesResource(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-store")
 	if rs.ContentLength >= 0 {
-		h.Set("Content-Length", fmt.Sprint(rs.ContentLength))
+		h.Set("Content-Length", strconv.FormatInt(rs.ContentLength, 10))
 	}
 	if inlineImageTypes[typ] && name == "" {
 		h.Set("Content-Type", typ)
