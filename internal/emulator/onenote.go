@@ -8,6 +8,7 @@ package emulator
 
 import (
 	"crypto/sha256"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -232,18 +233,10 @@ func (s *Server) OneNoteStats() OneNoteStats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	st := o.stats
-	st.ByOperation = cloneCounts(o.stats.ByOperation)
-	st.ByClient = cloneCounts(o.stats.ByClient)
-	st.ThrottledBy = cloneCounts(o.stats.ThrottledBy)
+	st.ByOperation = maps.Clone(o.stats.ByOperation)
+	st.ByClient = maps.Clone(o.stats.ByClient)
+	st.ThrottledBy = maps.Clone(o.stats.ThrottledBy)
 	return st
-}
-
-func cloneCounts(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // ResetOneNoteStats zeroes the OneNote counters (and the peaks) and forgets the throttle's

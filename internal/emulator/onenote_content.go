@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -184,7 +185,7 @@ func (s *Server) serveOneNoteContent(w http.ResponseWriter, r *http.Request, rc 
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(body))
+	_, _ = io.WriteString(w, body)
 	return http.StatusOK
 }
 

@@ -411,7 +411,7 @@ func (s *Server) AddOneNotePage(userID, sectionID, title, html string, resources
 	u := st.userLocked(user)
 	sec := st.items[sectionID]
 	if sec == nil || sec.kind != kSection || sec.owner != u {
-		return "", fmt.Errorf("section %q: %s", sectionID, "not one of the user's sections")
+		return "", fmt.Errorf("section %q: not one of the user's sections", sectionID)
 	}
 	for id := range resources {
 		if id == "" || strings.ContainsAny(id, "/?#") {

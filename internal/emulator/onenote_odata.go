@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -453,13 +454,7 @@ func (s *Server) serveOneNoteJSON(w http.ResponseWriter, r *http.Request, rc *re
 // nextQuery is the query with $skip set to skip, keeping "$" readable as Graph does.
 func nextQuery(q url.Values, skip int) string {
 	var parts []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range q {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if lk := strings.ToLower(k); lk == "$skip" || lk == "skip" {
 			continue
 		}
