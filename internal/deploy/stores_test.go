@@ -31,7 +31,8 @@ const fileHeaderSize = 24
 // storeKey makes the SESSION_KEY a test's instances share, and the ring that opens its records.
 func storeKey(t *testing.T) (string, *session.Keys) {
 	hexKey := stacktest.NewSessionKey()
-	keys, err := session.ParseKeys(hexKey)
+	raw, _ := hex.DecodeString(hexKey)
+	keys, err := session.NewKeys(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Keys is a key ring for AES-256-GCM: the first key seals, every key opens (so keys can be
@@ -35,26 +33,6 @@ const (
 // ErrNotSealed means a value did not open: damaged, planted, moved from another place (its
 // additional data differs), or sealed with a key this ring does not hold.
 var ErrNotSealed = errors.New("sealed value did not open")
-
-// ParseKeys reads a comma-separated list of 64-hex-character keys. The error never quotes a key.
-func ParseKeys(s string) (*Keys, error) {
-	var raw [][]byte
-	for i, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		k, err := hex.DecodeString(f)
-		if err != nil || len(k) != KeySize {
-			return nil, fmt.Errorf("key %d is not 64 hex characters (32 bytes); make one with `openssl rand -hex 32`", i+1)
-		}
-		raw = append(raw, k)
-	}
-	if len(raw) == 0 {
-		return nil, errors.New("no key given; make one with `openssl rand -hex 32`")
-	}
-	return NewKeys(raw...)
-}
 
 // NewKeys builds a ring from raw 32-byte keys, the sealing one first.
 func NewKeys(raw ...[]byte) (*Keys, error) {

@@ -3,11 +3,9 @@ package session_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -73,23 +71,6 @@ func flip(b []byte, i int) []byte {
 	c := bytes.Clone(b)
 	c[i] ^= 1
 	return c
-}
-
-func TestParseKeys(t *testing.T) {
-	a, b := hex.EncodeToString(key(7)), hex.EncodeToString(key(8))
-	if _, err := session.ParseKeys(a + ", " + b); err != nil {
-		t.Fatalf("two good keys: %v", err)
-	}
-	for _, bad := range []string{"", "abc", a[:62], a + "00", strings.ToUpper(a[:60]) + "zzzz", a + ",nothex"} {
-		_, err := session.ParseKeys(bad)
-		if err == nil {
-			t.Errorf("ParseKeys(%q) accepted", bad)
-			continue
-		}
-		if bad != "" && strings.Contains(err.Error(), a[:16]) {
-			t.Errorf("the error quotes the key: %v", err)
-		}
-	}
 }
 
 // A sealed store keeps no plaintext, and a record opens only under the key it was stored under
