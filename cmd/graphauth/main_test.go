@@ -57,7 +57,11 @@ func validEnv(t *testing.T, port int) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-func TestRunServesAndStopsOnCancel(t *testing.T) {
+// startApp runs the app with validEnv on a free loopback port and waits until /healthz answers.
+// It returns what the app wrote, /healthz's status, and stop, which cancels run and returns its
+// error (failing the test if run has not stopped 15 seconds later).
+func startApp(t *testing.T) (out *stacktest.SyncBuffer, healthz int, stop func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,9 +70,19 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 	ln.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &stacktest.SyncBuffer{}
+	out = &stacktest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-env-file", ""}, validEnv(t, port), out, out) }()
+	stop = func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("run did not stop after cancel")
+			return nil
+		}
+	}
 
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
 	var resp *http.Response
@@ -79,19 +93,19 @@ func TestRunServesAndStopsOnCancel(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err != nil {
+		_ = stop()
 		t.Fatalf("server never came up: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %d", resp.StatusCode)
+	return out, resp.StatusCode, stop
+}
+
+func TestRunServesAndStopsOnCancel(t *testing.T) {
+	_, status, stop := startApp(t)
+	if status != http.StatusOK {
+		t.Errorf("/healthz: %d", status)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run after cancel: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop after cancel")
+	if err := stop(); err != nil {
+		t.Errorf("run after cancel: %v", err)
 	}
 }

@@ -3,12 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/graphauth/graphauth/internal/stacktest"
 )
@@ -53,24 +49,8 @@ func TestSessionKeyAndStoreTLSRequiredOffLoopback(t *testing.T) {
 
 // On loopback without SESSION_KEY the app starts with a key of its own, and says so.
 func TestLoopbackMakesItsOwnSessionKey(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &stacktest.SyncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-env-file", ""}, validEnv(t, port), out, out) }()
-	defer func() { cancel(); <-done }()
-	for i := 0; i < 100; i++ {
-		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	out, _, stop := startApp(t)
+	defer func() { _ = stop() }()
 	if !strings.Contains(out.String(), "SESSION_KEY is not set") || !strings.Contains(out.String(), "will not survive a restart") {
 		t.Errorf("no warning about the per-process key:\n%s", out)
 	}
