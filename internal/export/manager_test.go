@@ -167,3 +167,30 @@ func TestRelURL(t *testing.T) {
 		}
 	}
 }
+
+// An id that is not a job's is refused before the store is asked: even a record stored under
+// that key, with the right owner, is not found by Get, Cancel or Open.
+func TestInvalidIDNeverReachesTheStore(t *testing.T) {
+	st := newMemStore(time.Now)
+	m, err := NewManager(Options{Store: st, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	for _, id := range []string{"nothex", "0123456789ABCDEF0123456789ABCDEF", "x:0"} {
+		j := Job{ID: id, Owner: "tid.oid", Status: StatusDone, Heartbeat: time.Now(), Expires: time.Now().Add(time.Hour)}
+		if err := m.save(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Get(ctx, j.Owner, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", id, err)
+		}
+		if _, err := m.Cancel(ctx, j.Owner, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Cancel(%q): %v, want ErrNotFound", id, err)
+		}
+		if _, err := m.Open(ctx, j.Owner, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Open(%q): %v, want ErrNotFound", id, err)
+		}
+	}
+}
