@@ -67,21 +67,20 @@ func (t *notesToken) copy() *notesToken {
 	return &notesToken{a: t.a, account: t.account, tc: &auth.TokenCache{Data: bytes.Clone(t.tc.Data)}, tok: t.tok} // no gate: see notesToken
 }
 
-// exportRef is the signed-in user's key and the job id {job}, before the store is asked (the
-// manager's Get, Cancel and Open check that the job is the user's); it answers the request
-// itself when there is no user or the id cannot be a job's.
+// exportRef is the signed-in user's key and the job id {job}; it answers the request itself
+// when there is no user. The manager's Get, Cancel and Open refuse an id that is not a job's
+// before asking the store (export.ValidID), and another person's job as a missing one.
 func (a *App) exportRef(w http.ResponseWriter, r *http.Request) (owner, id string, ok bool) {
 	user, ok := a.currentUser(r.Context())
 	if !ok {
 		http.Redirect(w, r, loginURL(r.URL.RequestURI()), http.StatusFound)
 		return "", "", false
 	}
-	id = chi.URLParam(r, "job")
-	if a.exports == nil || !export.ValidID(id) {
+	if a.exports == nil {
 		a.fail(w, r, exportNotFound())
 		return "", "", false
 	}
-	return user.Key(), id, true
+	return user.Key(), chi.URLParam(r, "job"), true
 }
 
 // exportJob finds the signed-in user's job {job}; it answers the request itself when there is none.
