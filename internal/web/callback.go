@@ -28,14 +28,15 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	// 4a. The state must match a sign-in started in this browser (its sealed sign-in cookie),
 	// compared in constant time. Anything else is refused without touching the session: it may
 	// be a forged response.
-	flow, err := auth.MatchFlow(a.signInsOf(r).Flows, q.Get("state"), a.now())
+	pending := a.signInsOf(r)
+	flow, err := auth.MatchFlow(pending.Flows, q.Get("state"), a.now())
 	if err != nil {
 		a.fail(w, r, badCallback(stateProblemText(err), err))
 		return
 	}
 	// A state is good for one response: the flow leaves the cookie, so a replayed callback
 	// fails the check above.
-	started := a.finishSignIn(w, r, flow.State)
+	started := a.finishSignIn(w, pending, flow.State)
 
 	// 4b. The identity platform may send an error instead of a code (e.g. the user declined consent).
 	if e := q.Get("error"); e != "" {

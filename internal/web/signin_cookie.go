@@ -91,10 +91,9 @@ func (a *App) startSignIn(w http.ResponseWriter, r *http.Request, f auth.Flow, l
 	a.writeSignIns(w, s)
 }
 
-// finishSignIn removes the flow with this state from the cookie (deleting the cookie when none
-// is left) and returns its /flow record.
-func (a *App) finishSignIn(w http.ResponseWriter, r *http.Request, state string) flowLog {
-	s := a.signInsOf(r)
+// finishSignIn removes the flow with this state from the cookie's sign-ins s (deleting the cookie
+// when none is left) and returns its /flow record.
+func (a *App) finishSignIn(w http.ResponseWriter, s signIns, state string) flowLog {
 	l, _ := s.log(state)
 	rest := signIns{}
 	for _, f := range s.Flows {
