@@ -25,7 +25,13 @@ func (p *onItem) content() string {
 }
 
 func (p *onItem) resourceURL(res *onResource) string {
-	return contentBase + "/v1.0/users('" + p.owner.upn + "')/onenote/resources/" + res.id + "/$value"
+	return oneNoteResourceURL(contentBase, p.owner.upn, res.id)
+}
+
+// oneNoteResourceURL is the URL of resource id of user upn on base, as Graph writes it in
+// page HTML: <base>/v1.0/users('<upn>')/onenote/resources/<id>/$value.
+func oneNoteResourceURL(base, upn, id string) string {
+	return base + "/v1.0/users('" + upn + "')/onenote/resources/" + id + "/$value"
 }
 
 // imgTag renders an image as OneNote's output HTML does.

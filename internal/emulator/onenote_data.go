@@ -340,6 +340,20 @@ func (st *oneNoteStore) addDemoLocked(u *onUser) {
 	}
 }
 
+// oneNoteUser returns user's (ID or UPN) OneNote, creating it on first use: errUnknownUser
+// or errNoOneNote if there is none.
+func (s *Server) oneNoteUser(user string) (*onUser, error) {
+	u, ok := s.findUser(user)
+	if !ok {
+		return nil, errUnknownUser
+	}
+	ou, ok := s.onenote.store.user(u)
+	if !ok {
+		return nil, errNoOneNote
+	}
+	return ou, nil
+}
+
 // levelPattern gives generated sections sub-pages: levels 0, 1, 2, 1, 0, ...
 var levelPattern = []int{0, 1, 2, 1, 0}
 
@@ -357,17 +371,13 @@ func (s *Server) AddOneNoteSection(userID, notebookName, sectionName string, pag
 	if pages < 0 || imagesPerPage < 0 {
 		return "", errors.New("pages and imagesPerPage must not be negative")
 	}
-	user, ok := s.findUser(userID)
-	if !ok {
-		return "", errUnknownUser
+	u, err := s.oneNoteUser(userID)
+	if err != nil {
+		return "", err
 	}
 	st := s.onenote.store
-	if _, ok := st.user(user); !ok {
-		return "", errNoOneNote
-	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	u := st.userLocked(user)
 	nb := st.notebookLocked(u, notebookName)
 	sec, err := st.sectionLocked(u, nb, sectionName)
 	if err != nil {
@@ -394,21 +404,17 @@ type OneNotePageOptions struct {
 // /resources/{id}/$value (ids must be new; "" or ids with '/' are refused). It returns the
 // page's id.
 func (s *Server) AddOneNotePage(userID, sectionID, title, html string, resources map[string][]byte, opts ...OneNotePageOptions) (string, error) {
-	user, ok := s.findUser(userID)
-	if !ok {
-		return "", errUnknownUser
-	}
-	st := s.onenote.store
-	if _, ok := st.user(user); !ok {
-		return "", errNoOneNote
+	u, err := s.oneNoteUser(userID)
+	if err != nil {
+		return "", err
 	}
 	var opt OneNotePageOptions
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
+	st := s.onenote.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	u := st.userLocked(user)
 	sec := st.items[sectionID]
 	if sec == nil || sec.kind != kSection || sec.owner != u {
 		return "", fmt.Errorf("section %q: not one of the user's sections", sectionID)
@@ -444,15 +450,11 @@ func sortedKeys(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m
 // demo sections first: Meetings, Projects, 2024, 2023, Recipes, Travel), or nil for an
 // unknown user or one without OneNote.
 func (s *Server) OneNoteSectionIDs(user string) []string {
-	u, ok := s.findUser(user)
-	if !ok {
+	ou, err := s.oneNoteUser(user)
+	if err != nil {
 		return nil
 	}
 	st := s.onenote.store
-	ou, ok := st.user(u)
-	if !ok {
-		return nil
-	}
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	ids := make([]string, 0, len(ou.sections))
@@ -477,7 +479,7 @@ func (s *Server) OneNoteResource(id string) ([]byte, bool) {
 // OneNoteResourceURL is the URL a page's HTML uses for resource id of user (UPN), as Graph
 // writes it: <base>/v1.0/users('<upn>')/onenote/resources/<id>/$value.
 func (s *Server) OneNoteResourceURL(upn, id string) string {
-	return s.URL() + "/v1.0/users('" + upn + "')/onenote/resources/" + id + "/$value"
+	return oneNoteResourceURL(s.URL(), upn, id)
 }
 
 // SetOneNoteAvailable gives user (ID or UPN) OneNote or takes it away (then every OneNote
