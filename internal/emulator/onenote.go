@@ -120,7 +120,7 @@ func (o *oneNoteState) resetStatsLocked() {
 	o.stats = OneNoteStats{ByOperation: map[string]int{}, ByClient: map[string]int{}, ThrottledBy: map[string]int{}}
 }
 
-// window is the throttling window at the current clock speed. o.mu must be held.
+// windowLocked is the throttling window at the current clock speed. o.mu must be held.
 func (o *oneNoteState) windowLocked() time.Duration {
 	return time.Duration(float64(time.Minute) / o.speed)
 }

@@ -438,13 +438,11 @@ func (s *Server) AddOneNotePage(userID, sectionID, title, html string, resources
 	if !opt.Modified.IsZero() {
 		p.modified = opt.Modified.UTC()
 	}
-	for _, id := range sortedKeys(resources) {
+	for _, id := range slices.Sorted(maps.Keys(resources)) {
 		st.resources[id] = &onResource{id: id, owner: u, kind: "raw", data: append([]byte(nil), resources[id]...)}
 	}
 	return p.id, nil
 }
-
-func sortedKeys(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m)) }
 
 // OneNoteSectionIDs returns the ids of user's (ID or UPN) sections in creation order (the
 // demo sections first: Meetings, Projects, 2024, 2023, Recipes, Travel), or nil for an
