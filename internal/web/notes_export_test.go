@@ -127,6 +127,12 @@ func storeHas(h *stacktest.Stack, key string) bool {
 }
 
 // filesUnder lists the regular files under dir (the working directories themselves may stay).
+// lockKey is the store key of the person's one-export-at-a-time lock (export/job.go's userKey).
+func lockKey(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return "export:user:" + hex.EncodeToString(sum[:16])
+}
+
 func filesUnder(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -369,6 +375,11 @@ func TestExportOneAtATimeOwnerAndCancel(t *testing.T) {
 	p = h.Get(c, "/notes/exports/"+job)
 	stacktest.MustContain(t, p, `id="export-progress"`, `id="export-pages-done"`, `id="export-pages-total">40<`, `id="export-cancel"`, `id="export-time-left"`, `/static/export.js`)
 
+	// The one-export-per-person lock is in the store while the job runs.
+	lock := lockKey(emulator.DefaultTenant + "/" + h.Users[0].ID)
+	if !storeHas(h, lock) {
+		t.Errorf("the store does not hold %s while the export runs", lock)
+	}
 	// A second export, of anything, is refused while this one runs.
 	p = h.Post(c, "/notes/sections/"+url.PathEscape(other)+"/export", nil)
 	if p.Status != http.StatusConflict {
@@ -408,7 +419,7 @@ func TestExportOneAtATimeOwnerAndCancel(t *testing.T) {
 	if left := filesUnder(t, h.Cfg.ExportDir); len(left) != 0 {
 		t.Errorf("EXPORT_DIR still holds %v after cancel", left)
 	}
-	for _, key := range []string{"export:zip:" + job + ":0", "export:cancel:" + job} {
+	for _, key := range []string{"export:zip:" + job + ":0", "export:cancel:" + job, lock} {
 		if storeHas(h, key) {
 			t.Errorf("the store still holds %s after cancel", key)
 		}
