@@ -124,6 +124,10 @@ func TestExportAcrossInstances(t *testing.T) {
 	d.lb.use(0)
 	job = start(slow)
 	d.lb.use(1)
+	// One export per person across instances: B refuses a second one while A runs this one.
+	if p := br.post(br.Client, public+"/notes/sections/"+sec+"/export", nil); p.status != http.StatusConflict {
+		t.Fatalf("a second export on B while A runs one: %d at %s, want 409", p.status, p.url)
+	}
 	if p := br.post(br.Client, public+"/notes/exports/"+job+"/cancel", nil); p.status != http.StatusOK {
 		t.Fatalf("cancel on B: %d", p.status)
 	}
