@@ -104,3 +104,31 @@ func BenchmarkPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCountResources against BenchmarkResources: what the page view pays to label its
+// download (.md or .zip) with a token scan, against a full parse.
+func BenchmarkCountResources(b *testing.B) {
+	for _, s := range benchSizes {
+		page := benchPage(s.size)
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				CountResources(page)
+			}
+		})
+	}
+}
+
+func BenchmarkResources(b *testing.B) {
+	for _, s := range benchSizes {
+		page := benchPage(s.size)
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				if _, err := Resources(page); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

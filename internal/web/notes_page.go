@@ -33,15 +33,15 @@ func (a *App) notesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, _ := notemd.Resources(content)
+	assets := notemd.CountResources(content) // a count, not the parse Markdown will do
 	name := notemd.FileName(p.Title) + ".md"
-	if len(res) > 0 {
+	if assets > 0 {
 		name = notemd.FileName(p.Title) + ".zip"
 	}
 	a.render(w, r, http.StatusOK, "notes_page.html", "Page: "+orUntitled(p.Title), pageView{
 		ID: p.ID, Title: orUntitled(p.Title), SectionID: p.SectionID, Section: p.SectionName,
 		Created: day(p.Created), Modified: day(p.LastModified), WebURL: webURL(p.WebURL),
-		HTML: string(content), Assets: len(res), DownloadName: name})
+		HTML: string(content), Assets: assets, DownloadName: name})
 }
 
 // pageAndContent fetches the route's page ({id}, checked by oneNoteID): its details, then its
