@@ -326,9 +326,11 @@ func (s *FileStore) commit(token string, b []byte, expiry time.Time, cond commit
 	if err != nil {
 		return err
 	}
-	err = s.step("rename")
-	if err == nil && cond != condNone {
+	if cond != condNone {
 		err = checkCond(filepath.Join(s.dir, name), cond)
+	}
+	if err == nil {
+		err = s.step("rename") // after the check: where a Delete must not fall
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(s.dir, name))

@@ -657,6 +657,45 @@ func TestSweepKeepsSessionCommittedDuringCheck(t *testing.T) {
 	wantFound(t, s, "tok", []byte("signed in again"))
 }
 
+// A Delete that comes between a conditional commit's check and its rename waits for the rename,
+// then removes the file: it must not run in that window, or the rename writes the deleted session
+// back. The deleter is the same store (its stripe mutex) or, on Linux, another store on the
+// directory (the advisory lock file), as a second instance would be.
+func TestDeleteWaitsForConditionalCommit(t *testing.T) {
+	s := newTestStore(t, FileStoreOptions{})
+	deleters := map[string]*FileStore{"same store": s}
+	if runtime.GOOS == "linux" {
+		other, err := NewFileStore(s.dir, FileStoreOptions{SweepInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = other.Close() })
+		deleters["another store"] = other
+	}
+	for name, d := range deleters {
+		mustCommit(t, s, "tok", []byte("signed in"), liveExpiry)
+		deleted := make(chan error, 1)
+		s.hook = func(step string) error {
+			if step == "rename" {
+				go func() { deleted <- d.Delete("tok") }()
+				time.Sleep(50 * time.Millisecond) // time for a Delete that does not wait to remove the file
+			}
+			return nil
+		}
+		err := s.CommitCtx(IfExists(context.Background()), "tok", []byte("written back"), liveExpiry)
+		s.hook = nil
+		if err != nil {
+			t.Fatalf("%s: the commit: %v", name, err)
+		}
+		if err := <-deleted; err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.Find("tok"); found {
+			t.Errorf("%s: a Delete during a commit's check and rename was undone by the rename", name)
+		}
+	}
+}
+
 func TestFileStoreClose(t *testing.T) {
 	t.Run("stops the sweeper", func(t *testing.T) {
 		s := newTestStore(t, FileStoreOptions{SweepInterval: time.Millisecond})
