@@ -158,9 +158,11 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 			// Logout must win: write over the loaded session only if it still exists, and a
 			// new ID (a new session, or RenewToken's) only if no record has it. The commit
 			// outlives a client that hung up: a refreshed token must not be lost.
-			cctx := session.IfNew(context.WithoutCancel(ctx))
+			cctx := context.WithoutCancel(ctx)
 			if loaded != "" && a.sessions.Token(ctx) == loaded {
-				cctx = session.IfExists(context.WithoutCancel(ctx))
+				cctx = session.IfExists(cctx)
+			} else {
+				cctx = session.IfNew(cctx)
 			}
 			tok, expiry, err := a.sessions.Commit(cctx)
 			if errors.Is(err, session.ErrSessionGone) {
