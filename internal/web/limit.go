@@ -118,18 +118,24 @@ func (a *App) gateIdentity(next http.Handler, forced bool) http.Handler {
 		}
 		release, retry := a.idp.acquire(r, key, forced, maxSessionWait, a.now())
 		if release == nil {
-			secs := strconv.Itoa(max(1, int(retry.Seconds())))
-			w.Header().Set("Retry-After", secs)
-			what := "Another request of yours to the Microsoft identity platform is still running, or too many are queued."
-			if forced {
-				what = "You asked for a refresh while another was running, or several times in a short while."
-			}
-			a.fail(w, r, problem{Status: http.StatusTooManyRequests, Title: "Too many requests at once",
-				What: what + " The app lets each session make one such call at a time, so that one user cannot hold the connections everyone shares.",
-				Fix:  "Wait a moment, then try again.", RetryAfter: secs + "s", Action: r.URL.Path, ActionText: "Try again"})
+			a.identityBusy(w, r, forced, retry)
 			return
 		}
 		defer release()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// identityBusy is the 429 page for a session whose turn to call the identity platform did not
+// come (forced: a "Refresh now" refused), with how long to wait.
+func (a *App) identityBusy(w http.ResponseWriter, r *http.Request, forced bool, retry time.Duration) {
+	secs := strconv.Itoa(max(1, int(retry.Seconds())))
+	w.Header().Set("Retry-After", secs)
+	what := "Another request of yours to the Microsoft identity platform is still running, or too many are queued."
+	if forced {
+		what = "You asked for a refresh while another was running, or several times in a short while."
+	}
+	a.fail(w, r, problem{Status: http.StatusTooManyRequests, Title: "Too many requests at once",
+		What: what + " The app lets each session make one such call at a time, so that one user cannot hold the connections everyone shares.",
+		Fix:  "Wait a moment, then try again.", RetryAfter: secs + "s", Action: r.URL.Path, ActionText: "Try again"})
 }

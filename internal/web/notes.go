@@ -137,9 +137,7 @@ func (a *App) notesFor(w http.ResponseWriter, r *http.Request) (*onenote.User, *
 		a.grantEnded(w, r, http.StatusFound)
 		return nil, nil, false
 	case errors.Is(err, errIdentityBusy):
-		a.fail(w, r, problem{Status: http.StatusTooManyRequests, Title: "Too many requests at once",
-			What: "Another request of yours to the Microsoft identity platform is still running. The app lets each session make one such call at a time, so that one user cannot hold the connections everyone shares.",
-			Fix:  "Wait a moment, then reload.", RetryAfter: "1s", Action: r.URL.Path, ActionText: "Try again"})
+		a.identityBusy(w, r, false, time.Second)
 		return nil, nil, false
 	case err != nil:
 		a.fail(w, r, a.problemFor(err, "getting an access token for OneNote"))
