@@ -42,6 +42,7 @@ type options struct {
 	duration, notesDuration time.Duration
 	notesDurationLarge      time.Duration
 	conns, threads, starts  int
+	users                   int
 	notes, profile, keep    bool
 	hold                    bool
 	appEnv                  stringList
@@ -61,6 +62,7 @@ func main() {
 	flag.DurationVar(&o.notesDurationLarge, "notes-duration-large", 10*time.Second, "length of one wrk run for the 1 MB page (its requests take seconds under load)")
 	flag.IntVar(&o.conns, "c", 16, "wrk connections")
 	flag.IntVar(&o.threads, "t", 2, "wrk threads")
+	flag.IntVar(&o.users, "users", 32, "signed-in sessions the load spreads over, round-robin (the app runs one identity call at a time per session, so one session would measure that queue)")
 	flag.IntVar(&o.starts, "starts", 10, "start-ups timed for each server")
 	flag.BoolVar(&o.notes, "notes", true, "measure the OneNote pages")
 	flag.BoolVar(&o.profile, "profile", false, "after the measured rounds, take CPU profiles of the app under load (PPROF_ADDR) into test-output/perf-cpu-*.pprof")
@@ -110,7 +112,8 @@ type env struct {
 	emu              *proc
 	emuURL, caFile   string
 	app, base        *target
-	cookie           string
+	cookie           string   // the first session's Cookie header (for single requests)
+	cookies          []string // every session's, for the load
 	raw              io.Writer
 	appEnv, appArgs  []string
 	baseArgs         []string
@@ -286,9 +289,14 @@ func (e *env) setUp(ctx context.Context) error {
 	if pages[0].id != "" {
 		notePath = "/notes/pages/" + pages[0].id
 	}
-	if e.cookie, err = signIn(ctx, e.caFile, appURL, notePath); err != nil {
-		return fmt.Errorf("signing in through the app: %w", err)
+	for i := range max(1, e.o.users) {
+		c, err := signIn(ctx, e.caFile, appURL, notePath)
+		if err != nil {
+			return fmt.Errorf("signing in through the app (session %d): %w", i+1, err)
+		}
+		e.cookies = append(e.cookies, c)
 	}
+	e.cookie = e.cookies[0]
 
 	// The baseline's bytes: what the app answers the signed-in user.
 	plain := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -388,7 +396,7 @@ func (e *env) measure(ctx context.Context, round int, scenario string, t *target
 	e.loadMin, e.loadMax = min(e.loadMin, l), max(e.loadMax, l)
 	c0, err1 := cpuTicks(t.p.pid())
 	e0, err2 := cpuTicks(e.emu.pid())
-	res, out, err := runWrk(ctx, e.o.wrk, threads, conns, d, t.url+path, e.cookie)
+	res, out, err := runWrk(ctx, e.o.wrk, threads, conns, d, t.url+path, e.cookies)
 	if err != nil {
 		return sample{}, err
 	}
@@ -464,19 +472,25 @@ func (e *env) sequential(ctx context.Context, round int, scenario string, t *tar
 func (e *env) preflight(ctx context.Context, _ *report) error {
 	plain := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	type check struct {
-		t          *target
-		path, want string
+		t                  *target
+		path, want, cookie string
 	}
-	checks := []check{{e.app, "/", `id="welcome"`}, {e.base, "/", `id="welcome"`}, {e.app, "/msal-demo", "displayName"}, {e.base, "/msal-demo", "displayName"}}
+	checks := []check{{e.app, "/", `id="welcome"`, ""}, {e.base, "/", `id="welcome"`, ""}, {e.app, "/msal-demo", "displayName", ""}, {e.base, "/msal-demo", "displayName", ""}}
 	for _, p := range pages {
 		if p.id == "" {
 			continue
 		}
-		checks = append(checks, check{e.app, "/notes/pages/" + p.id, "Perf page"}, check{e.app, "/notes/pages/" + p.id + "/body", "Section 1"},
-			check{e.app, "/notes/pages/" + p.id + "/markdown", "Section 1"}, check{e.base, "/notes/pages/" + p.id, "Section 1"})
+		checks = append(checks, check{e.app, "/notes/pages/" + p.id, "Perf page", ""}, check{e.app, "/notes/pages/" + p.id + "/body", "Section 1", ""},
+			check{e.app, "/notes/pages/" + p.id + "/markdown", "Section 1", ""}, check{e.base, "/notes/pages/" + p.id, "Section 1", ""})
+	}
+	for _, cookie := range e.cookies[1:] { // every session the load used is still signed in
+		checks = append(checks, check{e.app, "/", `id="welcome"`, cookie})
 	}
 	for _, c := range checks {
-		status, _, body, _, err := get(ctx, plain, c.t.url+c.path, e.cookie)
+		if c.cookie == "" {
+			c.cookie = e.cookie
+		}
+		status, _, body, _, err := get(ctx, plain, c.t.url+c.path, c.cookie)
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func (e *env) profile(ctx context.Context, _ *report) error {
 	for _, s := range scenarios {
 		wrkDone := make(chan error, 1)
 		go func() {
-			_, _, err := runWrk(ctx, e.o.wrk, e.o.threads, e.o.conns, e.o.profileDuration+2*time.Second, e.app.url+s.path, e.cookie)
+			_, _, err := runWrk(ctx, e.o.wrk, e.o.threads, e.o.conns, e.o.profileDuration+2*time.Second, e.app.url+s.path, e.cookies)
 			wrkDone <- err
 		}()
 		time.Sleep(time.Second)

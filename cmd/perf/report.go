@@ -98,10 +98,11 @@ func (r *report) markdown() string {
 	if len(o.appEnv) > 0 {
 		fmt.Fprintf(&b, "The app ran with %s added to its environment (-app-env).\n\n", strings.Join(o.appEnv, " "))
 	}
-	fmt.Fprintf(&b, "wrk, keep-alive, c=%d, %d threads; %d rounds of %v, app and baseline alternating which goes first. "+
+	fmt.Fprintf(&b, "wrk, keep-alive, c=%d, %d threads, requests spread round-robin over %d signed-in sessions (as many users; the app runs one identity call at a time per session); "+
+		"%d rounds of %v, app and baseline alternating which goes first. "+
 		"Medians, with the spread (min - max) over the rounds; the ratio is app ÷ baseline within each round. "+
 		"CPU per request is the server process's utime+stime over the run (/proc/<pid>/stat) ÷ requests.\n\n",
-		o.conns, o.threads, o.rounds, o.duration)
+		o.conns, o.threads, max(1, o.users), o.rounds, o.duration)
 
 	b.WriteString("| scenario | app req/s | baseline req/s | ratio | target | app p50 / p99 | baseline p50 / p99 | app CPU/req | baseline CPU/req | emulator CPU/req (app's run / baseline's) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")

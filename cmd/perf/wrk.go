@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -105,12 +106,30 @@ func parseSize(s string) (float64, error) {
 	return 0, fmt.Errorf("size %q not understood", s)
 }
 
-// runWrk runs wrk against url with the cookie, keep-alive (wrk's default), and parses it.
-func runWrk(ctx context.Context, wrk string, threads, conns int, d time.Duration, url, cookie string) (wrkResult, string, error) {
+// runWrk runs wrk against url, keep-alive (wrk's default), and parses it. One cookie goes on
+// every request; several are spread over the requests round-robin by a Lua script (each wrk
+// thread starting at a different one), as many users' traffic would be.
+func runWrk(ctx context.Context, wrk string, threads, conns int, d time.Duration, url string, cookies []string) (wrkResult, string, error) {
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second)), "--latency", "--timeout", "10s"}
-	if cookie != "" {
-		args = append(args, "-H", "Cookie: "+cookie)
+	switch len(cookies) {
+	case 0:
+	case 1:
+		args = append(args, "-H", "Cookie: "+cookies[0])
+	default:
+		script, err := os.CreateTemp("", "perf-wrk-*.lua")
+		if err != nil {
+			return wrkResult{}, "", err
+		}
+		defer os.Remove(script.Name())
+		_, err = script.WriteString(roundRobinScript(cookies))
+		if cerr := script.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return wrkResult{}, "", err
+		}
+		args = append(args, "-s", script.Name())
 	}
 	args = append(args, url)
 	cmd := exec.CommandContext(ctx, wrk, args...)
@@ -120,4 +139,32 @@ func runWrk(ctx context.Context, wrk string, threads, conns int, d time.Duration
 	}
 	r, err := parseWrk(string(out))
 	return r, string(out), err
+}
+
+// roundRobinScript is a wrk script that builds one request per cookie up front (so the load
+// generator does no more work per request than with -H) and sends them in turn.
+func roundRobinScript(cookies []string) string {
+	var b strings.Builder
+	b.WriteString("local cookies = {\n")
+	for _, c := range cookies {
+		fmt.Fprintf(&b, "  %q,\n", c)
+	}
+	b.WriteString(`}
+local reqs, i, n = {}, 0, 0
+function setup(thread)
+  thread:set("first", n)
+  n = n + 1
+end
+function init(args)
+  for k, c in ipairs(cookies) do
+    reqs[k] = wrk.format(nil, nil, {["Cookie"] = c})
+  end
+  i = (first * 7) % #reqs
+end
+function request()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+`)
+	return b.String()
 }
