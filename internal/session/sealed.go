@@ -14,9 +14,9 @@ import (
 // someone without the keys, does not open, and Find reports it as not found.
 //
 // The wrapper keeps the inner store's IterableStore and passes the commit condition (IfExists,
-// IfNew) through to it.
+// IfNew) through to it. It opens an unchanged record only once (openCache).
 func Sealed(store scs.Store, keys *Keys) scs.Store {
-	s := &sealedStore{inner: store, keys: keys}
+	s := &sealedStore{inner: store, keys: keys, opened: newOpenCache(openCacheLimit)}
 	if it, ok := store.(scs.IterableStore); ok {
 		return &sealedIterable{sealedStore: s, it: it}
 	}
@@ -30,8 +30,9 @@ var (
 )
 
 type sealedStore struct {
-	inner scs.Store
-	keys  *Keys
+	inner  scs.Store
+	keys   *Keys
+	opened *openCache
 }
 
 // recordAD binds a sealed record to the key it is stored under, through that key's SHA-256 (the
@@ -49,12 +50,20 @@ func OpenRecord(keys *Keys, digest string, record []byte) ([]byte, error) {
 
 func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byte, bool, error) {
 	if err != nil || !found {
+		if err == nil {
+			s.opened.drop(token)
+		}
 		return nil, false, err
+	}
+	if p, ok := s.opened.get(token, b); ok {
+		return p, true, nil // the very record opened before: the same plaintext
 	}
 	p, err := s.keys.Open(b, recordAD(token))
 	if err != nil {
+		s.opened.drop(token)
 		return nil, false, nil // planted, swapped, damaged or sealed with a retired key: no session
 	}
+	s.opened.put(token, b, p)
 	return p, true, nil
 }
 
@@ -79,15 +88,27 @@ func (s *sealedStore) Commit(token string, b []byte, expiry time.Time) error {
 
 func (s *sealedStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	sealed := s.keys.Seal(b, recordAD(token))
+	var err error
 	if c, ok := s.inner.(ctxCommitter); ok {
-		return c.CommitCtx(ctx, token, sealed, expiry)
+		err = c.CommitCtx(ctx, token, sealed, expiry)
+	} else {
+		err = s.inner.Commit(token, sealed, expiry)
 	}
-	return s.inner.Commit(token, sealed, expiry)
+	if err != nil {
+		s.opened.drop(token)
+		return err
+	}
+	s.opened.put(token, sealed, b) // the next load of this session opens nothing
+	return nil
 }
 
-func (s *sealedStore) Delete(token string) error { return s.inner.Delete(token) }
+func (s *sealedStore) Delete(token string) error {
+	s.opened.drop(token)
+	return s.inner.Delete(token)
+}
 
 func (s *sealedStore) DeleteCtx(ctx context.Context, token string) error {
+	s.opened.drop(token)
 	if c, ok := s.inner.(interface {
 		DeleteCtx(context.Context, string) error
 	}); ok {

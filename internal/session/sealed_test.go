@@ -162,3 +162,62 @@ func TestSealedStoreKeepsConditions(t *testing.T) {
 		t.Errorf("IfExists on a missing session through Sealed: %v, want ErrSessionGone", err)
 	}
 }
+
+// Each sealing wrapper keeps the records it opened (openCache), but the store stays the truth: a
+// session rewritten, deleted or expired by another instance on the same directory is seen at
+// once, and an unchanged record opens to the same plaintext.
+func TestSealedStoreSeesOtherInstances(t *testing.T) {
+	dir := t.TempDir()
+	ring := testKeys(t, key(6))
+	var insts [2]scs.Store
+	for i := range insts {
+		fs, err := session.NewFileStore(dir, session.FileStoreOptions{SweepInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fs.Close()
+		insts[i] = session.Sealed(fs, ring)
+	}
+	a, b := insts[0], insts[1]
+	find := func(st scs.Store) string {
+		t.Helper()
+		p, found, err := st.Find("S")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !found {
+			return "<none>"
+		}
+		return string(p)
+	}
+	exp := time.Now().Add(time.Hour)
+	if err := a.Commit("S", []byte("v1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second load is served by a's cache
+		if got := find(a); got != "v1" {
+			t.Fatalf("a: %q, want v1", got)
+		}
+	}
+	if err := b.Commit("S", []byte("v2"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(a); got != "v2" {
+		t.Errorf("after another instance rewrote the session, a loads %q, want v2", got)
+	}
+	if got := find(b); got != "v2" {
+		t.Errorf("b loads %q, want v2", got)
+	}
+	if err := b.Delete("S"); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(a); got != "<none>" {
+		t.Errorf("after another instance deleted the session, a loads %q", got)
+	}
+	if err := a.Commit("S", []byte("v3"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(b); got != "<none>" {
+		t.Errorf("an expired session loads as %q", got)
+	}
+}
