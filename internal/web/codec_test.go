@@ -101,3 +101,68 @@ func FuzzSessionCodecDecode(f *testing.F) {
 		}
 	})
 }
+
+// The codec's cache hands each load a map of its own, decoded from exactly the bytes given: a
+// change scs makes to one load's map (Put, Remove) or to a flow in it never shows in the next,
+// and two records never share an entry.
+func TestSessionCodecCache(t *testing.T) {
+	c := NewSessionCodec(1 << 20)
+	deadline := time.Unix(0, 1795474623123456789)
+	b, err := c.Encode(deadline, sampleValues())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first load fills the cache, the second comes from it
+		_, got, err := c.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[keyAccount] = "changed"
+		delete(got, keyUser)
+		got["flows"].([]auth.Flow)[0].State = "changed"
+	}
+
+	gotDeadline, again, err := c.Decode(bytes.Clone(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gotDeadline.Equal(deadline) || !reflect.DeepEqual(again, sampleValues()) {
+		t.Errorf("second load = %v %#v\nwant the record's own values %#v", gotDeadline, again, sampleValues())
+	}
+
+	other := sampleValues()
+	other[keyUser] = auth.Identity{Name: "Bob", OID: "o2", TID: "t"}
+	ob, err := c.Encode(deadline, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c.Decode(ob); err != nil || got[keyUser].(auth.Identity).Name != "Bob" {
+		t.Errorf("another record decoded to %#v, %v", got[keyUser], err)
+	}
+	if _, _, err := c.Decode(append(bytes.Clone(b), 0)); err == nil {
+		t.Error("a damaged copy of a cached record decoded")
+	}
+}
+
+func BenchmarkSessionCodecDecode(b *testing.B) {
+	values := sampleValues()
+	values[keyTokenCache] = bytes.Repeat([]byte("t"), 5<<10)
+	values[keyFlowLog] = bytes.Repeat([]byte("f"), 4<<10)
+	rec, err := SessionCodec{}.Encode(time.Now(), values)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		codec SessionCodec
+	}{{"uncached", SessionCodec{}}, {"cached", NewSessionCodec(1 << 20)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.codec.Decode(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
