@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/graphauth/graphauth/internal/config"
 	"github.com/graphauth/graphauth/internal/web"
@@ -94,7 +95,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	log := web.NewLogger(cfg, stdout)
+	out := web.NewLogWriter(stdout, 100*time.Millisecond)
+	defer out.Close()
+	log := web.NewLogger(cfg, out)
 	app, closeStore, err := web.Build(ctx, cfg, log)
 	if err != nil {
 		return err
