@@ -293,11 +293,16 @@ func renderCell(ctx converter.Context, w converter.Writer, n *html.Node) convert
 // break written as a backslash (the converter's two trailing spaces are invisible and
 // editors strip them), and exactly one newline at the end.
 func tidy(md []byte) string {
-	lines := strings.Split(string(md), "\n")
 	var b strings.Builder
 	b.Grow(len(md) + 1)
 	fence := ""
-	for i, line := range lines {
+	// Newlines owed before the next non-empty line: the trailing ones are never written, so
+	// the result ends in exactly one newline without trimming (and copying) it afterwards.
+	pending := 0
+	rest, more := string(md), true
+	for more {
+		var line string
+		line, rest, more = strings.Cut(rest, "\n")
 		trimmed := strings.TrimLeft(line, " ")
 		if fence == "" && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")) {
 			fence = trimmed[:3]
@@ -305,17 +310,25 @@ func tidy(md []byte) string {
 			fence = ""
 		}
 		out := strings.TrimRight(line, " \t\u00a0")
-		if fence == "" && strings.HasSuffix(line, "  ") && i+1 < len(lines) {
-			next := strings.TrimLeft(lines[i+1], " ")
-			if next != "" && !startsBlock([]byte(next)) && strings.TrimSpace(out) != "" {
-				out += `\`
+		hardBreak := false
+		if fence == "" && more && strings.HasSuffix(line, "  ") {
+			next, _, _ := strings.Cut(rest, "\n")
+			next = strings.TrimLeft(next, " ")
+			hardBreak = next != "" && !startsBlock([]byte(next)) && strings.TrimSpace(out) != ""
+		}
+		if out != "" {
+			for ; pending > 0; pending-- {
+				b.WriteByte('\n')
+			}
+			b.WriteString(out)
+			if hardBreak {
+				b.WriteByte('\\')
 			}
 		}
-		b.WriteString(out)
-		b.WriteString("\n")
+		pending++
 	}
-	s := strings.TrimRight(b.String(), "\n")
-	return s + "\n"
+	b.WriteByte('\n')
+	return b.String()
 }
 
 // encodeDest makes a relative file path usable as a Markdown link destination: characters

@@ -98,7 +98,7 @@ func mdLinks(body *html.Node) {
 			continue
 		}
 		n.Attr = []html.Attribute{{Key: "href", Val: href}}
-		if strings.TrimSpace(textOf(n)) == "" && !hasDescendant(n, tagImage) {
+		if blankText(n) && !hasDescendant(n, tagImage) {
 			n.AppendChild(text(href))
 		}
 	}
@@ -161,12 +161,23 @@ func addTitle(p *page) {
 // lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
 // Innermost first, so an inner table or list is already lines when its container is seen.
 func flattenTables(body *html.Node) {
-	all := appendElements(nil, body)
+	bp := snapshots.Get().(*[]*html.Node)
+	all := appendElements((*bp)[:0], body)
+	defer func() {
+		clear(all)
+		*bp = all[:0]
+		snapshots.Put(bp)
+	}()
+	cells := false // only what is inside a cell is flattened
 	for _, n := range all {
-		if n.DataAtom == atom.Table && strings.TrimSpace(textOf(n)) == "" &&
+		if n.DataAtom == atom.Table && blankText(n) &&
 			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
 			replace(n, nil) // an empty table would be an empty header row
 		}
+		cells = cells || n.Data == "td" || n.Data == "th" // as inside() tests them
+	}
+	if !cells {
+		return
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		n := all[i]
@@ -286,7 +297,7 @@ func flattenList(list *html.Node) {
 // tags become their emoji and label before the text.
 func mdTags(body *html.Node) {
 	for n := range elements(body) {
-		if n.Parent == nil || n.DataAtom != atom.P || inside(n, "td", "th", "li") {
+		if n.Parent == nil || n.DataAtom != atom.P || !hasAttr(n, "data-tag") || inside(n, "td", "th", "li") {
 			continue
 		}
 		if ts, ok := parseTags(attr(n, "data-tag")); !ok || !ts.check {
@@ -448,7 +459,7 @@ func mdCode(body *html.Node) {
 			}
 			continue
 		}
-		if !monospace(n) || strings.TrimSpace(textOf(n)) == "" {
+		if !monospace(n) || blankText(n) {
 			continue
 		}
 		switch n.DataAtom {
@@ -489,7 +500,8 @@ func nextCode(n *html.Node) bool {
 
 // codeParagraph: all of the paragraph's text is in a code font, and it holds only text.
 func codeParagraph(p *html.Node) bool {
-	if hasAttr(p, "data-tag") || strings.TrimSpace(strings.ReplaceAll(textOf(p), "\u00a0", " ")) == "" {
+	// (U+00A0 is white space to strings.TrimSpace and to blankText alike.)
+	if hasAttr(p, "data-tag") || blankText(p) {
 		return false
 	}
 	var ok func(n *html.Node, mono bool) bool
@@ -565,7 +577,7 @@ func mdFormatting(body *html.Node) {
 		if strings.Contains(strings.ToLower(styleValue(st, "text-decoration")+styleValue(st, "text-decoration-line")), "line-through") {
 			tags = append(tags, "del")
 		}
-		if len(tags) == 0 || strings.TrimSpace(textOf(n)) == "" {
+		if len(tags) == 0 || blankText(n) {
 			continue
 		}
 		top := element(tags[0])

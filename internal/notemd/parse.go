@@ -326,6 +326,37 @@ func textOf(n *html.Node) string {
 	return b.String()
 }
 
+// blankText reports whether textOf(n) is empty or white space only (strings.TrimSpace of it
+// is ""), without building the string: the rewriting asks it of every styled span and
+// paragraph, and of whole tables.
+func blankText(n *html.Node) bool {
+	if n.Type == html.TextNode {
+		return isBlank(n.Data)
+	}
+	if n.Type == html.ElementNode && (n.Data == "annotation" || n.Data == "annotation-xml") {
+		return true
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if !blankText(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isBlank is strings.TrimSpace(s) == "" without the trimming. A text node is valid UTF-8 (the
+// page was made so before parsing), so a concatenation is blank exactly when each part is.
+func isBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			continue
+		}
+		return strings.TrimSpace(s[i:]) == ""
+	}
+	return true
+}
+
 func collapseSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
