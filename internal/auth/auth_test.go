@@ -84,25 +84,44 @@ type fixedMarshaler string
 
 func (f fixedMarshaler) Marshal() ([]byte, error) { return []byte(f), nil }
 
-func TestSessionCacheAlwaysUnmarshals(t *testing.T) {
-	// Returning early for an empty session would leave the previous user's tokens in MSAL's memory.
-	var sc sessionCache
-	u := &recordingUnmarshaler{}
-	if err := sc.Replace(context.Background(), u, ReplaceHintsZero()); err != nil {
+// The hook parses whatever its store does not hold exactly: an empty session never keeps the
+// previous session's tokens in MSAL's memory, and only byte-identical bytes skip the parse.
+func TestSessionCacheParsesWhatItDoesNotHold(t *testing.T) {
+	sc := &sessionCache{}
+	u, other := &recordingUnmarshaler{}, &recordingUnmarshaler{}
+	replace := func(target *recordingUnmarshaler, tc *TokenCache) {
+		t.Helper()
+		ctx := context.Background()
+		if tc != nil {
+			ctx = withCache(ctx, tc)
+		}
+		if err := sc.Replace(ctx, target, ReplaceHintsZero()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := `{"AccessToken":{"a-1":{"secret":"x"}}}`, `{"AccessToken":{"b-1":{"secret":"y"}}}`
+	legacy := `{"AccessToken":{"A-1":{"secret":"x"}}}` // a v1.0 key: MSAL rewrites it on read
+	replace(u, nil)                                    // no session cache: "{}"
+	replace(u, &TokenCache{})                          // "{}" again: held
+	replace(u, &TokenCache{Data: []byte(a)})           // parse
+	replace(u, &TokenCache{Data: []byte(a)})           // held
+	replace(other, &TokenCache{Data: []byte(a)})       // another store: parse
+	replace(u, &TokenCache{Data: []byte(b)})           // parse
+	replace(u, &TokenCache{Data: []byte(`garbage`)})   // parse fails: "{}"
+	replace(u, &TokenCache{Data: []byte(`garbage`)})   // nothing known: again
+	replace(u, &TokenCache{Data: []byte(b)})           // parse
+	if err := sc.Export(context.Background(), fixedMarshaler(b), ExportHintsZero()); err != nil {
 		t.Fatal(err)
 	}
-	if err := sc.Replace(withCache(context.Background(), &TokenCache{}), u, ReplaceHintsZero()); err != nil {
-		t.Fatal(err)
-	}
-	if err := sc.Replace(withCache(context.Background(), &TokenCache{Data: []byte(`{"a":1}`)}), u, ReplaceHintsZero()); err != nil {
-		t.Fatal(err)
-	}
-	if err := sc.Replace(withCache(context.Background(), &TokenCache{Data: []byte(`garbage`)}), u, ReplaceHintsZero()); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"{}", "{}", `{"a":1}`, "garbage", "{}"}
+	replace(u, &TokenCache{Data: []byte(b)}) // after an Export: parse
+	replace(u, &TokenCache{Data: []byte(legacy)})
+	replace(u, &TokenCache{Data: []byte(legacy)}) // never remembered
+	want := []string{"{}", a, b, "garbage", "{}", "garbage", "{}", b, b, legacy, legacy}
 	if strings.Join(u.got, "|") != strings.Join(want, "|") {
 		t.Errorf("Unmarshal calls = %q, want %q", u.got, want)
+	}
+	if len(other.got) != 1 {
+		t.Errorf("Unmarshal calls into the other store: %q, want one", other.got)
 	}
 }
 
@@ -235,38 +254,59 @@ func FuzzDecodeJWTPayload(f *testing.F) {
 	})
 }
 
-// Within one lending of a client, MSAL's second Replace (Account, then AcquireTokenSilent) does
-// not parse the same cache again; any other store, or a new lending, parses it.
-func TestSessionCacheParsedOncePerLending(t *testing.T) {
-	var sc sessionCache
-	tc := &TokenCache{Data: []byte(`{"a":1}`)}
-	ctx := withCache(context.Background(), tc)
-	u, other := &recordingUnmarshaler{}, &recordingUnmarshaler{}
-	for _, target := range []*recordingUnmarshaler{u, u, other} {
-		if err := sc.Replace(ctx, target, ReplaceHintsZero()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(u.got) != 1 || len(other.got) != 1 {
-		t.Fatalf("Unmarshal calls: same store %d, other store %d; want 1 and 1", len(u.got), len(other.got))
-	}
-	// A new lending must load the cache again: the store may hold another session by then.
+// A lending whose call fails, panics or outlives its context leaves the client holding
+// nothing known: the next call parses its cache, whatever the client held before.
+func TestWithForgetsAfterAFailedCall(t *testing.T) {
 	c, err := New(Settings{Authority: "https://127.0.0.1:1/tenant", ClientID: "client-1", ClientSecret: "s",
 		PoolSize: 1}, http.DefaultClient)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.loadedInto = u
-	err = c.with(context.Background(), tc, func(ctx context.Context, _ *confidential.Client) error {
-		if tc.loadedInto != nil {
-			t.Error("a new lending kept the previous lending's loaded mark")
-		}
-		return sc.Replace(ctx, u, ReplaceHintsZero())
-	})
-	if err != nil {
-		t.Fatal(err)
+	c.pool.keep = 1 // one client, one store
+	hook := c.pool.idle[0].cache
+	tc := &TokenCache{Data: []byte(`{"AccessToken":{"a-1":{"secret":"x"}}}`)}
+	u := &recordingUnmarshaler{}
+	load := func(ctx context.Context, _ *confidential.Client) error {
+		return hook.Replace(ctx, u, ReplaceHintsZero())
 	}
-	if len(u.got) != 2 {
-		t.Errorf("Unmarshal calls after a new lending: %d, want 2", len(u.got))
+	failing := errors.New("the token endpoint said no")
+	cases := []struct {
+		name string
+		fn   func(context.Context, *confidential.Client) error
+		ctx  func() context.Context
+	}{
+		{"error", func(ctx context.Context, cl *confidential.Client) error { _ = load(ctx, cl); return failing }, context.Background},
+		{"panic", func(ctx context.Context, cl *confidential.Client) error { _ = load(ctx, cl); panic("boom") }, context.Background},
+		{"cancelled", func(ctx context.Context, cl *confidential.Client) error {
+			err := load(ctx, cl)
+			<-ctx.Done()
+			return err
+		}, func() context.Context {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			t.Cleanup(cancel)
+			return ctx
+		}},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.with(context.Background(), tc, load); err != nil {
+				t.Fatal(err)
+			}
+			before := len(u.got)
+			if err := c.with(context.Background(), tc, load); err != nil || len(u.got) != before {
+				t.Fatalf("an unchanged cache was parsed again (err %v)", err)
+			}
+			func() {
+				defer func() { _ = recover() }()
+				_ = c.with(tt.ctx(), tc, tt.fn)
+			}()
+			before = len(u.got)
+			if err := c.with(context.Background(), tc, load); err != nil {
+				t.Fatal(err)
+			}
+			if len(u.got) != before+1 {
+				t.Errorf("after a call that ended in %s, the next call parsed %d times, want once", tt.name, len(u.got)-before)
+			}
+		})
 	}
 }

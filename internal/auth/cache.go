@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 )
@@ -13,12 +16,6 @@ import (
 type TokenCache struct {
 	Data    []byte
 	Changed bool
-
-	// loadedInto is the MSAL store that holds Data right now, so a second call within the same
-	// lending of a pooled client (Account, then AcquireTokenSilent) does not parse the cache
-	// again. Client.with clears it every time it lends a client: a store another request used
-	// since then never counts as loaded.
-	loadedInto cache.Unmarshaler
 }
 
 type cacheKey struct{}
@@ -27,35 +24,85 @@ func withCache(ctx context.Context, tc *TokenCache) context.Context {
 	return context.WithValue(ctx, cacheKey{}, tc)
 }
 
-// sessionCache connects MSAL's cache hooks to the TokenCache carried in the call's context, so
-// each call sees exactly its own session's tokens. The hints' partition keys are ignored: they
-// are not consistent across MSAL calls.
-type sessionCache struct{}
+// emptyCache is what a session without a cache loads: MSAL's empty cache.
+var emptyCache = []byte("{}")
 
-func (sessionCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
-	tc, _ := ctx.Value(cacheKey{}).(*TokenCache)
-	if tc != nil && tc.loadedInto != nil && tc.loadedInto == u {
-		return nil // this lending already loaded exactly this session's cache into u
+// bytes is what Replace loads for tc: its Data, or the empty cache.
+func (tc *TokenCache) bytes() []byte {
+	if tc == nil || len(tc.Data) == 0 {
+		return emptyCache
 	}
-	data := []byte("{}")
-	if tc != nil && len(tc.Data) > 0 {
-		data = tc.Data
+	return tc.Data
+}
+
+// sessionCache connects one pooled MSAL client's cache hooks to the TokenCache carried in the
+// call's context, so each call sees exactly its own session's tokens. The hints' partition keys
+// are ignored: they are not consistent across MSAL calls.
+//
+// Parsing a session's cache is most of a cached token call's cost, so the hook remembers which
+// bytes its client's in-memory store holds (held) and skips the parse when the session brings
+// exactly those bytes again. Byte-identical caches hold identical tokens, so skipping cannot
+// show one session another's tokens. held is a copy (the web layer owns Data) and is only ever
+// set right after a successful Unmarshal of those bytes into that store; whatever else may have
+// changed the store forgets it (nil = not known, parse):
+//   - Export: MSAL wrote tokens into the store (a refresh, a redemption, a client-credentials
+//     token). The exported bytes are not remembered: a Marshal/Unmarshal round trip is not
+//     exactly the in-memory store (times lose their sub-second part, for one), and a refresh
+//     costs a network round trip anyway, beside which one more parse is noise.
+//   - a call that fails, panics or outlives its context (Client.with): MSAL may have written
+//     to the store and then failed before its Export (AuthResultFromToken writes, then can
+//     fail on declined scopes).
+//   - a read that rewrites keys: MSAL's storage.Manager upgrades a v1.0 cache entry (a key
+//     with an upper-case letter) to its lower-case v1.1 key when a read finds it, in memory and
+//     without an Export, even on a call that only returns a cached access token. So a cache
+//     that has such a key is never remembered (see mayUpgrade).
+//
+// Nothing else in MSAL v1.10's silent path changes the store: expired tokens are skipped, not
+// removed, and the instance-discovery aliases it caches live beside the store, are not
+// serialized and are the same for every user.
+//
+// A sessionCache belongs to one pooled client and is used only by the request that borrowed
+// that client, or by the pool while the client is idle (under the pool's lock).
+type sessionCache struct {
+	held   []byte            // the exact bytes heldIn holds; nil = not known
+	heldIn cache.Unmarshaler // the store they were unmarshalled into
+	parses *atomic.Int64     // counts Unmarshal calls (for tests and benchmarks); may be nil
+}
+
+// holds reports whether the client's store holds exactly data.
+func (sc *sessionCache) holds(data []byte) bool { return sc.held != nil && bytes.Equal(sc.held, data) }
+
+// forget marks the store's content as unknown: the next Replace parses.
+func (sc *sessionCache) forget() { sc.held, sc.heldIn = nil, nil }
+
+func (sc *sessionCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
+	tc, _ := ctx.Value(cacheKey{}).(*TokenCache)
+	data := tc.bytes()
+	if sc.heldIn == u && sc.holds(data) {
+		return nil // u holds exactly these bytes already
+	}
+	sc.forget()
+	if sc.parses != nil {
+		sc.parses.Add(1)
 	}
 	// Otherwise always unmarshal, even an empty cache: MSAL keeps the previous call's tokens in
 	// memory otherwise, and the next Export would write them into this session (a cross-user leak).
 	if err := u.Unmarshal(data); err != nil {
-		// A damaged cache is not fatal: start empty, the user signs in again.
-		if err2 := u.Unmarshal([]byte("{}")); err2 != nil {
+		// A damaged cache is not fatal: start empty, the user signs in again. (MSAL's Unmarshal
+		// leaves the previous store in place when it fails, so this second one is not optional.)
+		if err2 := u.Unmarshal(emptyCache); err2 != nil {
 			return fmt.Errorf("token cache: reset: %w", err2)
 		}
+		return nil
 	}
-	if tc != nil {
-		tc.loadedInto = u
+	if !mayUpgrade(data) {
+		sc.held, sc.heldIn = bytes.Clone(data), u
 	}
 	return nil
 }
 
-func (sessionCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+func (sc *sessionCache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHints) error {
+	sc.forget() // MSAL has written to the store, whether or not a session receives it
 	tc, _ := ctx.Value(cacheKey{}).(*TokenCache)
 	if tc == nil {
 		return nil
@@ -66,4 +113,25 @@ func (sessionCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expor
 	}
 	tc.Data, tc.Changed = b, true
 	return nil
+}
+
+// mayUpgrade reports whether MSAL may rewrite data's entries in memory when it reads them: an
+// entry key with an upper-case ASCII letter (MSAL's needsUpgrade, v1.0 schema), or data that
+// does not decode as sections of entries, where it is safer not to know. It runs only when a
+// cache is parsed anyway, and costs a fraction of MSAL's own parse.
+func mayUpgrade(data []byte) bool {
+	var sections map[string]map[string]struct{}
+	if err := json.Unmarshal(data, &sections); err != nil {
+		return true
+	}
+	for _, entries := range sections {
+		for k := range entries {
+			for i := 0; i < len(k); i++ {
+				if 'A' <= k[i] && k[i] <= 'Z' {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -37,12 +38,17 @@ type Settings struct {
 // mixes their caches; one client per request refetches the OpenID metadata every time. So the
 // app keeps a few clients and lends each to one request at a time: each client fetches the
 // metadata once and keeps it, and calls for different users never overlap on one client.
+//
+// Each client also keeps the last session cache it parsed while that session's bytes do not
+// change, and the pool lends a session the client that holds its bytes (see clientPool and
+// sessionCache): a cached token call then costs no parse at all.
 type Client struct {
 	s        Settings
 	cred     confidential.Credential
 	http     *http.Client
-	pool     chan *confidential.Client // nil entries are clients not built yet
+	pool     *clientPool
 	metadata *metadataCache
+	parses   atomic.Int64 // session caches parsed into a client (tests, benchmarks)
 }
 
 // New builds the flow client. It makes no network call.
@@ -61,19 +67,17 @@ func New(s Settings, httpClient *http.Client) (*Client, error) {
 		s:        s,
 		cred:     cred,
 		http:     httpClient,
-		pool:     make(chan *confidential.Client, s.PoolSize),
 		metadata: newMetadataCache(httpClient, s.Authority, s.Timeout),
 	}
-	for range s.PoolSize {
-		c.pool <- nil
-	}
+	c.pool = newClientPool(s.PoolSize, keptPerSlot*s.PoolSize, func() *sessionCache {
+		return &sessionCache{parses: &c.parses}
+	})
 	// Build one client now so a bad authority is reported at start-up, not on first sign-in.
-	first, err := c.newMSAL()
-	if err != nil {
+	first := &pooled{cache: c.pool.newCache()}
+	if first.cl, err = c.newMSAL(first.cache); err != nil {
 		return nil, err
 	}
-	<-c.pool
-	c.pool <- first
+	c.pool.all, c.pool.idle = 1, []*pooled{first}
 	return c, nil
 }
 
@@ -100,9 +104,9 @@ func credential(s Settings) (confidential.Credential, error) {
 	return cred, nil
 }
 
-func (c *Client) newMSAL() (*confidential.Client, error) {
+func (c *Client) newMSAL(hook *sessionCache) (*confidential.Client, error) {
 	cl, err := confidential.New(c.s.Authority, c.s.ClientID, c.cred,
-		confidential.WithCache(sessionCache{}),
+		confidential.WithCache(hook),
 		confidential.WithHTTPClient(c.http),
 		confidential.WithInstanceDiscovery(c.s.InstanceDiscovery),
 	)
@@ -112,27 +116,36 @@ func (c *Client) newMSAL() (*confidential.Client, error) {
 	return &cl, nil
 }
 
-// with lends a pooled MSAL client to fn, exclusively, loading cache (may be nil) into it.
-func (c *Client) with(ctx context.Context, cache *TokenCache, fn func(context.Context, *confidential.Client) error) error {
-	var cl *confidential.Client
-	select {
-	case cl = <-c.pool:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for a token client: %w", ctx.Err())
+// with lends a pooled MSAL client to fn, exclusively, with tc (may be nil) as the session's
+// cache its hooks load and save.
+func (c *Client) with(ctx context.Context, tc *TokenCache, fn func(context.Context, *confidential.Client) error) error {
+	var want []byte // the cache bytes this call loads, to find the client that holds them
+	if tc != nil {
+		want = tc.bytes()
 	}
-	defer func() { c.pool <- cl }()
+	p, err := c.pool.get(ctx, want)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.Timeout)
 	defer cancel()
-	if cl == nil {
-		var err error
-		if cl, err = c.newMSAL(); err != nil {
+	ok := false
+	defer func() {
+		if !ok {
+			// An error, a panic or a cancelled call: MSAL may have changed the store without
+			// an Export. Whatever the client holds is unknown now.
+			p.cache.forget()
+		}
+		c.pool.put(p)
+	}()
+	if p.cl == nil {
+		if p.cl, err = c.newMSAL(p.cache); err != nil {
 			return err
 		}
 	}
-	if cache != nil {
-		cache.loadedInto = nil // whatever this cache was loaded into before may hold another session now
-	}
-	return fn(withCache(ctx, cache), cl)
+	err = fn(withCache(ctx, tc), p.cl)
+	ok = err == nil && ctx.Err() == nil
+	return err
 }
 
 // Settings returns the flow's settings (read-only use).

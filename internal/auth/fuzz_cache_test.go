@@ -2,15 +2,9 @@ package auth
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/graphauth/graphauth/internal/emulator"
 )
@@ -29,61 +23,13 @@ type cacheFixture struct {
 
 func newCacheFixture(tb testing.TB) *cacheFixture {
 	tb.Helper()
-	ecfg := emulator.DefaultConfig()
-	emu, err := emulator.New(ecfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := emu.Start("127.0.0.1:0"); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = emu.Close() })
-	pem, err := os.ReadFile(emu.CAFile())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	hc := &http.Client{
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       10 * time.Second,
-	}
-	tb.Cleanup(hc.CloseIdleConnections)
-	c, err := New(Settings{Authority: emu.Authority(), ClientID: emulator.DemoClientID,
-		ClientSecret: emulator.DemoClientSecret, RedirectURI: emulator.DemoRedirectURI,
-		Scopes: []string{"User.ReadBasic.All"}, PoolSize: 1, Timeout: 5 * time.Second}, hc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fx := &cacheFixture{c: c, emu: emu}
-	signIn := func(user string) (string, []byte) {
-		emu.SetAutoApprove(emulator.DemoClientID, user)
-		ctx := context.Background()
-		flow := NewFlow(emulator.DemoRedirectURI, time.Now())
-		authURL, err := c.AuthCodeURL(ctx, flow)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		resp, err := hc.Get(authURL)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil || loc.Query().Get("code") == "" {
-			tb.Fatalf("authorize did not send a code back: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-		}
-		tc := &TokenCache{}
-		si, err := c.Redeem(ctx, loc.Query().Get("code"), flow, tc)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return si.HomeAccountID, tc.Data
-	}
-	users := ecfg.Users
-	fx.homeA, fx.cacheA = signIn(users[0].ID)
-	fx.homeB, fx.cacheB = signIn(users[1].ID)
+	env := newEmulatorEnv(tb)
+	c := env.client(tb, 1)
+	c.pool.keep = 1 // one MSAL client: every call reuses the same in-memory store
+	fx := &cacheFixture{c: c, emu: env.emu}
+	users := emulator.DemoUsers()
+	fx.homeA, fx.cacheA = env.signIn(tb, c, users[0].ID)
+	fx.homeB, fx.cacheB = env.signIn(tb, c, users[1].ID)
 	fx.secrets = append(cacheSecrets(tb, fx.cacheA), cacheSecrets(tb, fx.cacheB)...)
 	if len(fx.secrets) < 4 {
 		tb.Fatalf("the real caches hold %d tokens, want access and refresh tokens for both users", len(fx.secrets))
