@@ -60,6 +60,7 @@ type App struct {
 	ready    func(*http.Request) error
 	now      func() time.Time
 	idp      *idpGate // one identity-platform call at a time per session (limit.go)
+	memo     pageMemo // rendered pages that depend only on their key (render.go)
 	csp      string
 	notice   string // shown on every page when the authority is on this machine
 	explainC explain.Context
@@ -108,6 +109,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		ready:    d.Ready,
 		now:      d.Now,
 		idp:      newIDPGate(),
+		memo:     pageMemo{m: map[pageKey][]byte{}},
 		csp:      contentSecurityPolicy(cfg.Authority),
 		explainC: explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes},
 	}

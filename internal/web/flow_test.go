@@ -594,6 +594,17 @@ func TestConcurrentUsersGetTheirOwnProfile(t *testing.T) {
 				case !strings.Contains(html.UnescapeString(p.Body), `"displayName": "`+names[i]+`"`):
 					errs <- fmt.Sprintf("user %d got someone else's page", i)
 				}
+				// The home page too (rendered once per user and kept: renderMemo).
+				resp, err = clients[i].Get(h.Base + "/")
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				p = stacktest.ReadPage(t, resp)
+				if p.Status != http.StatusOK || !strings.Contains(p.Body, "Welcome, <strong>"+names[i]+"</strong>") ||
+					!strings.Contains(p.Body, "Signed in as "+names[i]+"<") {
+					errs <- fmt.Sprintf("user %d: home page %d is not theirs", i, p.Status)
+				}
 			}()
 		}
 	}

@@ -20,5 +20,5 @@ func (a *App) index(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, login, http.StatusFound)
 		return
 	}
-	a.render(w, r, http.StatusOK, "index.html", "Welcome", indexView{Name: id.Name, Username: id.Username})
+	renderMemo(a, w, r, "index.html", "Welcome", indexView{Name: id.Name, Username: id.Username})
 }

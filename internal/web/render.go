@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -73,13 +74,24 @@ func parsePages() (map[string]*template.Template, error) {
 
 // render executes a page into a buffer first, so a template error never sends half a page.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page, title string, view any) {
+	body, ok := a.execute(w, r, status, page, title, view)
+	if ok {
+		writePage(w, status, body)
+	}
+}
+
+// execute renders page into a new buffer; on failure it has answered 500 itself.
+func (a *App) execute(w http.ResponseWriter, r *http.Request, status int, page, title string, view any) ([]byte, bool) {
 	t, ok := a.pages[page]
 	if !ok {
 		a.log.Error("no such template", "template", page, "request_id", middleware.GetReqID(r.Context()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, false
 	}
-	l := layout{Title: title, Notice: a.notice, RequestID: middleware.GetReqID(r.Context()), Page: view}
+	l := layout{Title: title, Notice: a.notice, Page: view}
+	if status >= 400 {
+		l.RequestID = middleware.GetReqID(r.Context()) // for a support request; every answer carries it in X-Request-Id
+	}
 	if id, ok := a.currentUser(r.Context()); ok {
 		l.User = &id
 	}
@@ -88,13 +100,59 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page, t
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base.html", l); err != nil {
-		a.log.Error("render page", "template", page, "err", err, "request_id", l.RequestID)
+		a.log.Error("render page", "template", page, "err", err, "request_id", middleware.GetReqID(r.Context()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, false
 	}
+	return buf.Bytes(), true
+}
+
+func writePage(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// pageMemo keeps rendered pages that are a pure function of their key (template, title, who is
+// signed in, view model): the signed-in home page is most requests, and executing its templates
+// was a fifth of its cost. Bounded; random eviction.
+type pageMemo struct {
+	mu sync.Mutex
+	m  map[pageKey][]byte
+}
+
+// pageKey is everything a memoized page depends on (the notice is fixed for the process).
+type pageKey struct {
+	page, title string
+	user        auth.Identity
+	view        any // a comparable view model
+}
+
+const pageMemoEntries = 256
+
+// renderMemo is render for a 200 page whose view model (a comparable value) and signed-in user
+// say everything it shows.
+func renderMemo[V comparable](a *App, w http.ResponseWriter, r *http.Request, page, title string, view V) {
+	id, _ := a.currentUser(r.Context())
+	key := pageKey{page: page, title: title, user: id, view: view}
+	a.memo.mu.Lock()
+	body, ok := a.memo.m[key]
+	a.memo.mu.Unlock()
+	if !ok {
+		if body, ok = a.execute(w, r, http.StatusOK, page, title, view); !ok {
+			return
+		}
+		a.memo.mu.Lock()
+		if len(a.memo.m) >= pageMemoEntries {
+			for k := range a.memo.m {
+				delete(a.memo.m, k)
+				break
+			}
+		}
+		a.memo.m[key] = body
+		a.memo.mu.Unlock()
+	}
+	writePage(w, http.StatusOK, body)
 }
 
 // problem is the error page's view model: what happened and what to do, never a token, secret
