@@ -262,6 +262,33 @@ func (s *FileStore) Find(token string) (b []byte, found bool, err error) {
 	return payload, true, nil
 }
 
+// readBuffers lends View its buffers: a signed-in request reads its session, and a fresh 16 KB
+// buffer each time was 7% of GET /'s cost (allocating and clearing it, then collecting it).
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// View is Find without the copy: fn gets the record only for the length of the call (the buffer
+// is reused afterwards) and is not called when the session is missing, expired or damaged.
+func (s *FileStore) View(token string, fn func(record []byte)) (found bool, err error) {
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	data, err := readFileInto(filepath.Join(s.dir, fileName(token)), *bp)
+	if cap(data) <= 64<<10 {
+		*bp = data[:0] // keep a grown buffer, but not a huge one
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("session store: find: %w", err)
+	}
+	payload, ok := decodeFile(data, time.Now())
+	if !ok {
+		return false, nil
+	}
+	fn(payload)
+	return true, nil
+}
+
 // Commit stores b as token's session until expiry, replacing any earlier
 // version atomically: the data goes to a temporary file (mode 0600) in the
 // same directory, which is then renamed over the session file. On failure the

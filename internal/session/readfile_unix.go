@@ -12,7 +12,10 @@ import (
 // close). os.ReadFile also stats the file and registers it with the runtime's poller, which
 // for a regular file is work for nothing: on the request path of every signed-in page, the
 // session read was ten system calls of the app's fourteen per request (make perf's profile).
-func readFile(path string) ([]byte, error) {
+func readFile(path string) ([]byte, error) { return readFileInto(path, make([]byte, 0, 16<<10)) }
+
+// readFileInto is readFile into buf (grown when the file is larger).
+func readFileInto(path string, buf []byte) ([]byte, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	for errors.Is(err, syscall.EINTR) {
 		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
@@ -21,7 +24,7 @@ func readFile(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 0, 16<<10)
+	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -67,7 +68,34 @@ func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byt
 	return p, true, nil
 }
 
+// viewer is a store that lends its record for the length of a call instead of copying it out
+// (FileStore.View).
+type viewer interface {
+	View(token string, fn func(record []byte)) (found bool, err error)
+}
+
 func (s *sealedStore) Find(token string) ([]byte, bool, error) {
+	if v, ok := s.inner.(viewer); ok {
+		var p []byte
+		var opened bool
+		found, err := v.View(token, func(b []byte) {
+			if p, opened = s.opened.get(token, b); opened {
+				return // the very record opened before: the same plaintext
+			}
+			var oerr error
+			if p, oerr = s.keys.Open(b, recordAD(token)); oerr == nil {
+				opened = true
+				s.opened.put(token, bytes.Clone(b), p) // b is lent: keep a copy
+			}
+		})
+		if err != nil || !found || !opened {
+			if err == nil {
+				s.opened.drop(token) // gone, or planted, swapped, damaged or sealed with a retired key
+			}
+			return nil, false, err
+		}
+		return p, true, nil
+	}
 	b, found, err := s.inner.Find(token)
 	return s.open(token, b, found, err)
 }

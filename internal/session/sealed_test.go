@@ -221,3 +221,42 @@ func TestSealedStoreSeesOtherInstances(t *testing.T) {
 		t.Errorf("an expired session loads as %q", got)
 	}
 }
+
+// A record the file store lends for the call (View, a pooled buffer) is copied before it is kept:
+// reading another session into the same buffer must not make a rewritten session look unchanged.
+func TestSealedStoreKeepsACopyOfLentRecords(t *testing.T) {
+	dir := t.TempDir()
+	ring := testKeys(t, key(7))
+	var insts [2]scs.Store
+	for i := range insts {
+		fs, err := session.NewFileStore(dir, session.FileStoreOptions{SweepInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fs.Close()
+		insts[i] = session.Sealed(fs, ring)
+	}
+	a, b := insts[0], insts[1]
+	exp := time.Now().Add(time.Hour)
+	for tok, v := range map[string]string{"S": "S v1", "T": "T v1"} {
+		if err := b.Commit(tok, []byte(v), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 50 { // the pool hands a's reads the same buffer, most of the time
+		for _, tok := range []string{"S", "T"} {
+			if _, found, err := a.Find(tok); !found || err != nil {
+				t.Fatal(tok, found, err)
+			}
+		}
+		if err := b.Commit("S", []byte("S v2"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if p, _, _ := a.Find("S"); string(p) != "S v2" {
+			t.Fatalf("a loads %q after S was rewritten, want S v2", p)
+		}
+		if err := b.Commit("S", []byte("S v1"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
