@@ -23,8 +23,7 @@ type Client struct {
 
 // Result is Graph's answer, ready to show.
 type Result struct {
-	Profile  map[string]any // the decoded JSON object
-	Pretty   string         // the same, indented, for the page (escaped by html/template)
+	Pretty   string // Graph's JSON object, indented, for the page (escaped by html/template)
 	Status   int
 	Duration time.Duration
 	// RequestID is Graph's request-id header, useful when asking Microsoft for help.
@@ -72,22 +71,21 @@ func (c *Client) Me(ctx context.Context, accessToken string) (Result, error) {
 	if resp.StatusCode != http.StatusOK {
 		return Result{}, parseError(resp, body)
 	}
-	var profile map[string]any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&profile); err != nil || profile == nil {
+	// Indent Graph's answer as it came (its order of properties, its characters, no JSON HTML
+	// escaping: the page's html/template escapes it), which also checks it is JSON: no decoding
+	// into a map and encoding again.
+	var pretty bytes.Buffer
+	pretty.Grow(len(body) + len(body)/2)
+	if !isObject(body) || json.Indent(&pretty, body, "", "    ") != nil {
 		return Result{}, &Error{Status: resp.StatusCode, Code: "InvalidResponse", Message: "Graph's answer is not a JSON object", RequestID: reqID}
 	}
-	// Indent without JSON's HTML escaping (\u003c): the page's html/template escapes it, so a
-	// reader sees the profile's characters as they are.
-	var pretty bytes.Buffer
-	enc := json.NewEncoder(&pretty)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "    ")
-	if err := enc.Encode(profile); err != nil {
-		return Result{}, fmt.Errorf("graph: format answer: %w", err)
-	}
-	return Result{Profile: profile, Pretty: strings.TrimSpace(pretty.String()), Status: resp.StatusCode, Duration: elapsed, RequestID: reqID}, nil
+	return Result{Pretty: strings.TrimSpace(pretty.String()), Status: resp.StatusCode, Duration: elapsed, RequestID: reqID}, nil
+}
+
+// isObject reports whether JSON text starts with an object (json.Indent checks the rest).
+func isObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 func parseError(resp *http.Response, body []byte) *Error {
