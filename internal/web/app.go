@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/graphauth/graphauth/internal/auth"
 	"github.com/graphauth/graphauth/internal/config"
@@ -59,8 +60,9 @@ type App struct {
 	pages    map[string]*template.Template
 	ready    func(*http.Request) error
 	now      func() time.Time
-	idp      *idpGate // one identity-platform call at a time per session (limit.go)
-	memo     pageMemo // rendered pages that depend only on their key (render.go)
+	idp      *idpGate            // one identity-platform call at a time per session (limit.go)
+	memo     pageMemo            // rendered pages that depend only on their key (render.go)
+	pageWork *semaphore.Weighted // OneNote page HTML processed at once (notes_work.go)
 	csp      string
 	notice   string // shown on every page when the authority is on this machine
 	explainC explain.Context
@@ -110,6 +112,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		now:      d.Now,
 		idp:      newIDPGate(),
 		memo:     pageMemo{m: map[pageKey][]byte{}},
+		pageWork: newPageWork(),
 		csp:      contentSecurityPolicy(cfg.Authority),
 		explainC: explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes},
 	}

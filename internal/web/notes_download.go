@@ -30,12 +30,12 @@ func (a *App) notesMarkdown(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := notemd.Resources(content)
-	if err != nil {
-		a.fail(w, r, a.notesProblem(err, "reading the page"))
+	release, ok := a.pageTurn(w, r, len(content))
+	if !ok {
 		return
 	}
-	if len(res) == 0 {
+	defer release()
+	if notemd.CountResources(content) == 0 { // a token scan; WritePage parses for the resources
 		pf := export.PlanPage(p.Title, nil, &notemd.Names{})
 		md, err := export.PageMarkdown(content, pf)
 		if err != nil {

@@ -33,6 +33,11 @@ func (a *App) notesPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := a.pageTurn(w, r, len(content))
+	if !ok {
+		return
+	}
+	defer release()
 	assets := notemd.CountResources(content) // a count, not the parse Markdown will do
 	name := notemd.FileName(p.Title) + ".md"
 	if assets > 0 {
@@ -85,6 +90,11 @@ func (a *App) notesPageBody(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, a.notesProblem(err, "reading the page"))
 		return
 	}
+	release, ok := a.pageTurn(w, r, len(content))
+	if !ok {
+		return
+	}
+	defer release()
 	body, err := notemd.Sanitize(content, resourceURL)
 	if err != nil {
 		a.fail(w, r, a.notesProblem(err, "preparing the page to show"))
