@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,9 +26,10 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
-			"bytes", ww.BytesWritten(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
-			"request_id", middleware.GetReqID(r.Context()))
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()), slog.Int("bytes", ww.BytesWritten()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("request_id", middleware.GetReqID(r.Context())))
 	})
 }
 
@@ -207,8 +209,8 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 // more than touchEvery behind, so a page that changes nothing (the common case) writes nothing;
 // the price is that the idle timeout is kept to within touchEvery.
 func (a *App) touchSession(ctx context.Context) {
-	if a.sessions.Status(ctx) == scs.Destroyed || len(a.sessions.Keys(ctx)) == 0 {
-		return // nothing worth keeping, e.g. a signed-out visitor's redirect
+	if a.sessions.Status(ctx) == scs.Destroyed || a.sessions.Token(ctx) == "" && len(a.sessions.Keys(ctx)) == 0 {
+		return // nothing worth keeping, e.g. a signed-out visitor's redirect (a stored session has keys)
 	}
 	now := a.now()
 	absolute := time.Unix(a.sessions.GetInt64(ctx, keyAbsoluteExpiry), 0)
