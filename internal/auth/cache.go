@@ -3,7 +3,6 @@ package auth
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 
@@ -42,9 +41,9 @@ func (tc *TokenCache) bytes() []byte {
 // Parsing a session's cache is most of a cached token call's cost, so the hook remembers which
 // bytes its client's in-memory store holds (held) and skips the parse when the session brings
 // exactly those bytes again. Byte-identical caches hold identical tokens, so skipping cannot
-// show one session another's tokens. held is a copy (the web layer owns Data) and is only ever
+// show one session another's tokens. held is a private copy (the web layer owns Data) and is only ever
 // set right after a successful Unmarshal of those bytes into that store; whatever else may have
-// changed the store forgets it (nil = not known, parse):
+// changed the store forgets it (empty = not known, parse):
 //   - Export: MSAL wrote tokens into the store (a refresh, a redemption, a client-credentials
 //     token). The exported bytes are not remembered: a Marshal/Unmarshal round trip is not
 //     exactly the in-memory store (times lose their sub-second part, for one), and a refresh
@@ -64,16 +63,18 @@ func (tc *TokenCache) bytes() []byte {
 // A sessionCache belongs to one pooled client and is used only by the request that borrowed
 // that client, or by the pool while the client is idle (under the pool's lock).
 type sessionCache struct {
-	held   []byte            // the exact bytes heldIn holds; nil = not known
+	held   []byte            // the exact bytes heldIn holds; empty = not known (a cache is never empty)
 	heldIn cache.Unmarshaler // the store they were unmarshalled into
 	parses *atomic.Int64     // counts Unmarshal calls (for tests and benchmarks); may be nil
 }
 
 // holds reports whether the client's store holds exactly data.
-func (sc *sessionCache) holds(data []byte) bool { return sc.held != nil && bytes.Equal(sc.held, data) }
+func (sc *sessionCache) holds(data []byte) bool {
+	return len(sc.held) > 0 && bytes.Equal(sc.held, data)
+}
 
 // forget marks the store's content as unknown: the next Replace parses.
-func (sc *sessionCache) forget() { sc.held, sc.heldIn = nil, nil }
+func (sc *sessionCache) forget() { sc.held, sc.heldIn = sc.held[:0], nil } // keeps the buffer
 
 func (sc *sessionCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
 	tc, _ := ctx.Value(cacheKey{}).(*TokenCache)
@@ -96,7 +97,7 @@ func (sc *sessionCache) Replace(ctx context.Context, u cache.Unmarshaler, _ cach
 		return nil
 	}
 	if !mayUpgrade(data) {
-		sc.held, sc.heldIn = bytes.Clone(data), u
+		sc.held, sc.heldIn = append(sc.held[:0], data...), u // a copy: the web layer owns data
 	}
 	return nil
 }
@@ -116,22 +117,60 @@ func (sc *sessionCache) Export(ctx context.Context, m cache.Marshaler, _ cache.E
 }
 
 // mayUpgrade reports whether MSAL may rewrite data's entries in memory when it reads them: an
-// entry key with an upper-case ASCII letter (MSAL's needsUpgrade, v1.0 schema), or data that
-// does not decode as sections of entries, where it is safer not to know. It runs only when a
-// cache is parsed anyway, and costs a fraction of MSAL's own parse.
+// entry key (a key of an object that is a value of the top-level object) with an upper-case
+// ASCII letter, MSAL's needsUpgrade for the v1.0 schema. It errs towards true: an escape in
+// such a key, a top level that is not an object, or anything it cannot follow. It runs only
+// when a cache has just been parsed, so it is a plain scan that allocates nothing
+// (encoding/json here cost a fifth of a miss); FuzzMayUpgrade holds it to encoding/json.
 func mayUpgrade(data []byte) bool {
-	var sections map[string]map[string]struct{}
-	if err := json.Unmarshal(data, &sections); err != nil {
-		return true
-	}
-	for _, entries := range sections {
-		for k := range entries {
-			for i := 0; i < len(k); i++ {
-				if 'A' <= k[i] && k[i] <= 'Z' {
+	var objects uint64 // bit d: the container at depth d+1 is an object (deeper: give up)
+	depth, key := 0, false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case ' ', '\t', '\n', '\r':
+		case '{', '[':
+			if depth == 0 && c != '{' || depth >= 64 {
+				return true
+			}
+			if c == '{' {
+				objects |= 1 << depth
+			} else {
+				objects &^= 1 << depth
+			}
+			depth++
+			key = c == '{'
+		case '}', ']':
+			if depth == 0 {
+				return true
+			}
+			depth--
+			key = false
+		case ',':
+			key = depth > 0 && objects&(1<<(depth-1)) != 0
+		case ':':
+			key = false
+		case '"':
+			if depth == 0 {
+				return true
+			}
+			entryKey := key && depth == 2 // objects bit 0 is set: the top level is an object
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if entryKey && ('A' <= data[i] && data[i] <= 'Z' || data[i] == '\\') {
 					return true
 				}
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return true
+			}
+			key = false
+		default:
+			if depth == 0 {
+				return true
 			}
 		}
 	}
-	return false
+	return depth != 0
 }

@@ -68,7 +68,7 @@ func (p *clientPool) get(ctx context.Context, data []byte) (*pooled, error) {
 	}
 	if pick < 0 {
 		for i, c := range p.idle {
-			if c.cache.held == nil {
+			if len(c.cache.held) == 0 {
 				pick = i // nothing known to lose
 				break
 			}

@@ -286,3 +286,55 @@ func TestExportForgetsTheCache(t *testing.T) {
 		t.Error("the second refresh returned the first one's token")
 	}
 }
+
+// upgradableKey is mayUpgrade's reference, with encoding/json: does a valid JSON document
+// hold an entry key (a key of an object value of the top-level object) with an upper-case
+// ASCII letter? (Duplicate keys: encoding/json keeps the last, so only those are checked.)
+func upgradableKey(data []byte) bool {
+	var sections map[string]json.RawMessage
+	if err := json.Unmarshal(data, &sections); err != nil {
+		return true
+	}
+	for _, raw := range sections {
+		var entries map[string]json.RawMessage
+		if json.Unmarshal(raw, &entries) != nil {
+			continue // not an object: no entry keys
+		}
+		for k := range entries {
+			if strings.ContainsFunc(k, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FuzzMayUpgrade: whenever MSAL could find a v1.0 key to upgrade in a valid cache, mayUpgrade
+// says so (it may say so more often, never less).
+func FuzzMayUpgrade(f *testing.F) {
+	for _, s := range []string{`{}`, `{"AccessToken":{"a-1":{"secret":"X"}}}`, `{"AccessToken":{"A-1":{}}}`,
+		`{"a":[{"B":1}],"c":{"d":{"E":1}}}`, `{"a":{"\u0042":1}}`, `{"a":"B","c":{"x":[1,"Y",{"Z":2}]}}`,
+		`{"a":{"b":1,"C":2}}`, `[]`, `null`, `"x"`, `{"a":{"b":"\"B\""}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		if upgradableKey(data) && !mayUpgrade(data) {
+			t.Errorf("mayUpgrade(%s) = false, but the document has an upper-case entry key", data)
+		}
+	})
+}
+
+func TestMayUpgrade(t *testing.T) {
+	for data, want := range map[string]bool{
+		`{}`: false, `{"AccessToken":{"a-1":{"secret":"XYZ","Key":"V"}}}`: false,
+		`{"AccessToken":{"a-1":{}},"Account":{"b-C":{}}}`: true, `{"a":{"\u0062":1}}`: true,
+		`{"a":["B"],"c":{"d":1}}`: false, `{"a":[{"B":1}]}`: false, `null`: true, `{"a":{"b":`: true,
+	} {
+		if got := mayUpgrade([]byte(data)); got != want {
+			t.Errorf("mayUpgrade(%s) = %v, want %v", data, got, want)
+		}
+	}
+}
