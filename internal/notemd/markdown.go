@@ -41,7 +41,15 @@ var mdConverter = sync.OnceValue(func() *converter.Converter {
 		conv.Register.TagType(name, converter.TagTypeBlock, converter.PriorityEarly)
 	}
 	conv.Register.Renderer(renderOwn, converter.PriorityEarly)
-	for _, p := range []converter.Plugin{
+	for _, p := range mdConverterPlugins() {
+		conv.Register.Plugin(p)
+	}
+	return conv
+})
+
+// mdConverterPlugins are the plugins of mdConverter, with our options.
+func mdConverterPlugins() []converter.Plugin {
+	return []converter.Plugin{
 		base.NewBasePlugin(),
 		commonmark.NewCommonmarkPlugin(
 			commonmark.WithListEndComment(false), // no "<!--THE END-->" between lists
@@ -57,11 +65,8 @@ var mdConverter = sync.OnceValue(func() *converter.Converter {
 			table.WithHeaderPromotion(true),
 			table.WithCellPaddingBehavior(table.CellPaddingBehaviorMinimal),
 		),
-	} {
-		conv.Register.Plugin(p)
 	}
-	return conv
-})
+}
 
 // renderOwn renders the elements this package handles itself and leaves the others to the
 // plugins.
@@ -82,18 +87,47 @@ func renderOwn(ctx converter.Context, w converter.Writer, n *html.Node) converte
 	return converter.RenderTryNext
 }
 
-func markdown(p *page, link func(Resource) string) (string, error) {
+// markdownViaLibrary converts the page with html-to-markdown: the reference, and what
+// Markdown falls back to for a page the direct renderer (direct.go) declines.
+func markdownViaLibrary(page []byte, link func(Resource) string) (string, error) {
+	p, err := parsePage(page)
+	if err != nil {
+		return "", err
+	}
 	rewriteForMarkdown(p, link)
+	out, err := mdConverter().ConvertNode(pageDoc(p))
+	if err != nil {
+		return "", err
+	}
+	return tidy(out), nil
+}
+
+// pageDoc puts the rewritten body alone in an <html> element, the document both renderers
+// convert.
+func pageDoc(p *page) *html.Node {
 	if p.body.Parent != nil {
 		p.body.Parent.RemoveChild(p.body)
 	}
 	doc := element("html")
 	doc.AppendChild(p.body)
-	out, err := mdConverter().ConvertNode(doc)
-	if err != nil {
-		return "", err
+	return doc
+}
+
+// memoLink remembers link's answers, so that a page converted twice (the direct renderer
+// declined it) asks link once per resource, as it did before.
+func memoLink(link func(Resource) string) func(Resource) string {
+	if link == nil {
+		return nil
 	}
-	return tidy(out), nil
+	seen := map[Resource]string{}
+	return func(r Resource) string {
+		if d, ok := seen[r]; ok {
+			return d
+		}
+		d := link(r)
+		seen[r] = d
+		return d
+	}
 }
 
 // renderImage writes ![alt](dest). The alt text is escaped so that neither a bracket nor a

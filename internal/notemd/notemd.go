@@ -58,7 +58,12 @@ func Markdown(page []byte, link func(Resource) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return markdown(p, link)
+	link = memoLink(link)
+	rewriteForMarkdown(p, link)
+	if md, ok := renderDirect(pageDoc(p)); ok {
+		return tidy(md), nil
+	}
+	return markdownViaLibrary(page, link)
 }
 
 // Title returns the page's <title> text ("" if none).
