@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -39,7 +40,8 @@ type baseline struct {
 	header      http.Header // the app's response headers for GET /, replayed
 	graphMe     string      // Graph's /me URL
 	graphBase   string      // Graph's versioned root (for OneNote)
-	token       string      // a user's access token (User.Read and Notes.Read)
+	tokens      []string    // users' access tokens (User.Read and Notes.Read), used in turn
+	next        atomic.Uint64
 	client      *http.Client
 }
 
@@ -51,7 +53,7 @@ func run(args []string) error {
 	demoFile := fs.String("demo", "", "`file` with the body to answer /msal-demo with")
 	graphMe := fs.String("graph", "", "Graph /me `URL`")
 	caFile := fs.String("ca", "", "extra CA `file` to trust (the emulator's)")
-	tokenFile := fs.String("token-file", "", "`file` holding the access token to call Graph with")
+	tokenFile := fs.String("token-file", "", "`file` holding the access tokens to call Graph with, one a line: requests use them in turn, as the app's many users' requests carry theirs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +78,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	b.token = strings.TrimSpace(string(tok))
+	b.tokens = strings.Fields(string(tok))
+	if len(b.tokens) == 0 {
+		b.tokens = []string{""}
+	}
 	if h, err := read(*headerFile); err != nil {
 		return err
 	} else {
@@ -141,7 +146,7 @@ func (b *baseline) graphGet(r *http.Request, u string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
+	req.Header.Set("Authorization", "Bearer "+b.tokens[b.next.Add(1)%uint64(len(b.tokens))])
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return nil, err
