@@ -32,7 +32,9 @@ func parsePage(src []byte) (*page, error) {
 	if !utf8.Valid(src) {
 		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
 	}
-	src = expandSelfClosing(src)
+	if !parsesAsIs(src) {
+		src = expandSelfClosing(src)
+	}
 	doc, err := html.Parse(bytes.NewReader(src))
 	if err != nil {
 		return nil, err
@@ -141,6 +143,236 @@ func expandSelfClosing(src []byte) []byte {
 		out.WriteString("></")
 		out.Write(name)
 		out.WriteByte('>')
+	}
+}
+
+// parsesAsIs reports that expandSelfClosing(src) is src itself, from a scan that follows
+// the tokenizer's rules for tags, quoted values and raw text (title, style, textarea, ...)
+// without its cost (it is as long as a parse step): that is the case for most pages with a
+// "/>", whose self-closing tags are void (<img/>, <br/>, <meta/>). It errs only towards false:
+// it gives up on comments and other "<!" markup, on <script> and <plaintext>, on a tag left
+// unfinished at the end and on any non-void tag ending in "/>".
+func parsesAsIs(src []byte) bool {
+	if !bytes.Contains(src, []byte("/>")) {
+		return true // expandSelfClosing's own shortcut
+	}
+	n := len(src)
+	for p := 0; ; {
+		i := bytes.IndexByte(src[p:], '<')
+		if i < 0 {
+			return true
+		}
+		i += p
+		if i+1 >= n {
+			return true // a "<" at the end is text
+		}
+		switch c := src[i+1]; {
+		case isASCIILetter(c):
+			end, ok := scanTag(src, i+1)
+			if !ok {
+				return false
+			}
+			name := src[i+1 : end]
+			if k := bytes.IndexAny(name, "/ \n\r\t\f>"); k >= 0 {
+				name = name[:k]
+			}
+			if src[end-2] == '/' && !isVoidFold(name) {
+				return false // (the tokenizer may yet not call it self-closing: <p a=/>)
+			}
+			p = end
+			switch rawFold(name) {
+			case "":
+			case "script", "plaintext":
+				return false
+			default:
+				p = skipRawText(src, p, rawFold(name))
+			}
+		case c == '/':
+			if i+2 >= n {
+				return true
+			}
+			switch c2 := src[i+2]; {
+			case c2 == '>':
+				p = i + 3 // "</>" is an empty comment
+			case isASCIILetter(c2):
+				end, ok := scanTag(src, i+2)
+				if !ok {
+					return false
+				}
+				p = end
+			default: // a bogus comment up to the next ">"
+				k := bytes.IndexByte(src[i+2:], '>')
+				if k < 0 {
+					return true
+				}
+				p = i + 2 + k + 1
+			}
+		case c == '?': // a bogus comment up to the next ">"
+			k := bytes.IndexByte(src[i+1:], '>')
+			if k < 0 {
+				return true
+			}
+			p = i + 1 + k + 1
+		case c == '!':
+			return false
+		default:
+			p = i + 1 // text
+		}
+	}
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f'
+}
+
+// scanTag reads a start or end tag whose name starts at src[q], as html.Tokenizer's readTag
+// does, and returns the offset just past its ">"; ok is false when the page ends inside it.
+func scanTag(src []byte, q int) (end int, ok bool) {
+	n := len(src)
+	skip := func(j int) int {
+		for j < n && isSpace(src[j]) {
+			j++
+		}
+		return j
+	}
+	j := q + 1
+	for j < n && !isSpace(src[j]) && src[j] != '/' && src[j] != '>' {
+		j++
+	}
+	if j = skip(j); j >= n {
+		return 0, false
+	}
+	for {
+		if src[j] == '>' {
+			return j + 1, true
+		}
+		// The attribute's key: a leading "=" belongs to it.
+		start := j
+		for {
+			if j >= n {
+				return 0, false
+			}
+			c := src[j]
+			if isSpace(c) || c == '/' || c == '>' || c == '=' && j > start {
+				break
+			}
+			j++
+		}
+		// Its value.
+		if j = skip(j); j >= n {
+			return 0, false
+		}
+		switch src[j] {
+		case '/':
+			j++
+		case '=':
+			if j = skip(j + 1); j >= n {
+				return 0, false
+			}
+			switch q := src[j]; q {
+			case '>':
+			case '"', '\'':
+				k := bytes.IndexByte(src[j+1:], q)
+				if k < 0 {
+					return 0, false
+				}
+				j += 1 + k + 1
+			default:
+				for j++; ; j++ {
+					if j >= n {
+						return 0, false
+					}
+					if isSpace(src[j]) {
+						j++
+						break
+					}
+					if src[j] == '>' {
+						break
+					}
+				}
+			}
+		}
+		if j = skip(j); j >= n {
+			return 0, false
+		}
+	}
+}
+
+// rawFold is the tag name, lower-cased, when the tokenizer reads what follows that start tag
+// as text up to its end tag; "" otherwise.
+func rawFold(name []byte) string {
+	for _, s := range []string{"iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp"} {
+		if len(name) == len(s) && bytes.EqualFold(name, []byte(s)) {
+			return s
+		}
+	}
+	return ""
+}
+
+// skipRawText returns the offset of the end tag that closes the raw text starting at p (as
+// the tokenizer's readRawEndTag finds it), or len(src).
+func skipRawText(src []byte, p int, tag string) int {
+	n := len(src)
+	for {
+		i := bytes.Index(src[p:], []byte("</"))
+		if i < 0 {
+			return n
+		}
+		i += p
+		p = i + 2
+		t := i + 2
+		k := 0
+		for ; k < len(tag); k++ {
+			if t+k >= n {
+				return n
+			}
+			if c := src[t+k]; c != tag[k] && c != tag[k]-('a'-'A') {
+				break
+			}
+		}
+		if k < len(tag) {
+			continue
+		}
+		if t+k >= n {
+			return n
+		}
+		if c := src[t+k]; isSpace(c) || c == '/' || c == '>' {
+			return i
+		}
+	}
+}
+
+// isVoidFold is isVoid for a tag name as written (the tokenizer lower-cases ASCII letters).
+func isVoidFold(name []byte) bool {
+	if len(name) == 0 || len(name) > len("keygen") {
+		return false
+	}
+	var buf [6]byte
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return isVoid(string(buf[:len(name)]))
+}
+
+// hasTagPrefix reports whether src has "<" followed by one of the names (ASCII
+// case-insensitive), as a tag of that name (or a longer one) would start.
+func hasTagPrefix(src []byte, names ...string) bool {
+	for off := 0; ; {
+		i := bytes.IndexByte(src[off:], '<')
+		if i < 0 {
+			return false
+		}
+		off += i + 1
+		for _, n := range names {
+			if len(src)-off >= len(n) && bytes.EqualFold(src[off:off+len(n)], []byte(n)) {
+				return true
+			}
+		}
 	}
 }
 

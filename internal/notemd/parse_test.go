@@ -1,6 +1,7 @@
 package notemd
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,4 +39,56 @@ func TestExpandSelfClosing(t *testing.T) {
 			t.Errorf("%s: expandSelfClosing and expandAll differ", f)
 		}
 	}
+}
+
+// TestParsesAsIs: the scan says "nothing to repair" only when the repair indeed changes
+// nothing.
+func TestParsesAsIs(t *testing.T) {
+	cases := map[string]bool{
+		`<p>a</p>`:                                  true,
+		`<p><img src="x" /></p><meta a="b"/>`:       true,
+		`<IMG SRC="x" /><Br/>`:                      true,
+		`<p>don't<br/></p>`:                         true,
+		`<object data="d" />`:                       false,
+		`<object data=x<img/>`:                      false,
+		`<object title="a>b"<img/>`:                 false,
+		`<object title="a><img/>" data=x/>`:         false,
+		`<object title=">" <br/>`:                   false,
+		`<!-- <a/> --><p title="x/>">q</p>`:         false,
+		`<p>a < b /> c</p>`:                         true,
+		`<br/ /><hr/>`:                              true,
+		`<p>unterminated <a href="x/>`:              false,
+		`<p>unterminated <img href="x/>`:            false,
+		`<p>tail <img href=x/><p title="a`:          false,
+		`<script>var a = "<b/>"</script><img/>`:     false,
+		`<title>a <b/></title><img/>`:               true,
+		`<TITLE>a </titlex><b/></TITLE><img/>`:      true,
+		`<p>x</p><textarea><object/></textarea>`:    true,
+		`<img src=a/><img src='b'/><input value=/>`: true,
+		`<p a=/>`:              false,
+		`</p/><? x/> ?></ x/>`: true,
+	}
+	for in, want := range cases {
+		got := parsesAsIs([]byte(in))
+		if got != want {
+			t.Errorf("parsesAsIs(%q) = %v, want %v", in, got, want)
+		}
+		if exp := expandSelfClosing([]byte(in)); got && string(exp) != in {
+			t.Errorf("parsesAsIs(%q) but the repair gives %q", in, exp)
+		}
+	}
+}
+
+// FuzzParsesAsIs: whenever the scan skips the repair, the repair would have changed nothing.
+func FuzzParsesAsIs(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add([]byte(`<object data=x<img/>`))
+	f.Add([]byte(`<title>a <b/></title><img src='b'/><p x=y>`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if parsesAsIs(src) {
+			if exp := expandSelfClosing(src); !bytes.Equal(exp, src) {
+				t.Fatalf("parsesAsIs(%q) but the repair gives %q", src, exp)
+			}
+		}
+	})
 }
