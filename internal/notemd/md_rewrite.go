@@ -14,11 +14,21 @@ import (
 // paragraphs into code blocks, resources into the renderers' own elements. Order matters:
 // resources before normalize (which drops <object>), tables before tags (a check box in a
 // cell is text), tags before code (a tagged paragraph is never a code block).
+//
+// Passes that can share one walk of the tree do (each walk takes a snapshot of every element,
+// which on a large page costs as much as a pass's own work): resources with normalize, the
+// list merge with the tags' labels, code with formatting and block images. Each such walk
+// does, for one element, what the passes would have done to it one after the other; the
+// comments at each say why no pass's step on an element depends on another's on a later one.
 func rewriteForMarkdown(p *page, link func(Resource) string) {
 	body := p.body
-	for n := range elements(body) {
+	// Resources, then normalize. A resource's replacement depends on its own attributes only,
+	// and normalize's steps (dropping an element, or a <math> becoming its text) touch only
+	// that element's subtree. The one order that matters: a <math> reads its text after the
+	// resources inside it were replaced (an image's alt text), so it replaces them first.
+	resource := func(n *html.Node) {
 		if n.Parent == nil || n.Namespace != "" {
-			continue
+			return
 		}
 		switch n.DataAtom {
 		case atom.Img:
@@ -29,15 +39,24 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 			replace(n, videoLink(n))
 		}
 	}
-	normalize(body)
+	for n := range elements(body) {
+		if n.Namespace == "" && (n.DataAtom == atom.Img || n.DataAtom == atom.Object || n.DataAtom == atom.Iframe) {
+			resource(n) // replaced: normalize would not have seen it
+			continue
+		}
+		normalizeElement(n, resource)
+	}
 	stripMarkers(body)
 	mdLinks(body)
 	addTitle(p)
 	flattenTables(body)
 	mdTags(body)
-	mdCode(body)
-	mdFormatting(body)
-	blockImages(body)
+	// Code, formatting, block images.
+	for n := range elements(body) {
+		mdCodeElement(n)
+		mdFormattingElement(n)
+		blockImage(n)
+	}
 }
 
 func mdImage(n *html.Node, link func(Resource) string) {
@@ -296,6 +315,20 @@ func flattenList(list *html.Node) {
 // cell or a heading, where Markdown has no task syntax, the box is a ☐/☑ character. Other
 // tags become their emoji and label before the text.
 func mdTags(body *html.Node) {
+	taskLists(body)
+	// The list merge and the labels share a walk: a merge moves whole items (a label's place
+	// in its item and the item's ancestors stay), and a label is inserted as the first child of
+	// the tagged element and is never blank, so it can only stop a merge that, coming after
+	// it in document order, would not have happened anyway (the list would be its element's
+	// first child, with nothing before it to merge into).
+	for n := range elements(body) {
+		mergeList(n)
+		tagLabelMD(n)
+	}
+}
+
+// taskLists turns each run of to-do paragraphs into one list of task items.
+func taskLists(body *html.Node) {
 	for n := range elements(body) {
 		if n.Parent == nil || n.DataAtom != atom.P || !hasAttr(n, "data-tag") || inside(n, "td", "th", "li") {
 			continue
@@ -328,52 +361,52 @@ func mdTags(body *html.Node) {
 			cur = next
 		}
 	}
-	mergeLists(body)
-	for n := range elements(body) {
-		v := attr(n, "data-tag")
-		if v == "" || n.Parent == nil {
-			continue
+}
+
+// tagLabelMD shows an element's note tags: its item's task state, or a ☐/☑ character and the
+// tags' emoji and labels before its content.
+func tagLabelMD(n *html.Node) {
+	v := attr(n, "data-tag")
+	if v == "" || n.Parent == nil {
+		return
+	}
+	delAttr(n, "data-tag")
+	ts, ok := parseTags(v)
+	if !ok {
+		return
+	}
+	prefix := ts.prefix
+	if ts.check {
+		if li := taskItem(n); li != nil && !inside(n, "td", "th") {
+			setAttr(li, attrTask, taskState(ts))
+		} else {
+			prefix = ts.box() + prefix
 		}
-		delAttr(n, "data-tag")
-		ts, ok := parseTags(v)
-		if !ok {
-			continue
-		}
-		prefix := ts.prefix
-		if ts.check {
-			if li := taskItem(n); li != nil && !inside(n, "td", "th") {
-				setAttr(li, attrTask, taskState(ts))
-			} else {
-				prefix = ts.box() + prefix
-			}
-		}
-		if prefix != "" {
-			n.InsertBefore(text(prefix), n.FirstChild)
-		}
+	}
+	if prefix != "" {
+		n.InsertBefore(text(prefix), n.FirstChild)
 	}
 }
 
-// mergeLists joins a bulleted list to the one right before it (the to-do paragraphs just
+// mergeList joins a bulleted list to the one right before it (the to-do paragraphs just
 // grouped, say): in Markdown they would be one loose list with a blank line inside.
-func mergeLists(body *html.Node) {
-	for n := range elements(body) {
-		if n.DataAtom != atom.Ul || n.Parent == nil {
-			continue
-		}
-		prev := n.PrevSibling
-		for prev != nil && prev.Type == html.TextNode && strings.TrimSpace(prev.Data) == "" {
-			prev = prev.PrevSibling
-		}
-		if prev == nil || prev.DataAtom != atom.Ul {
-			continue
-		}
-		for c := n.FirstChild; c != nil; {
-			next := c.NextSibling
-			prev.AppendChild(detach(c))
-			c = next
-		}
-		replace(n, nil)
+func mergeList(n *html.Node) {
+	if n.DataAtom != atom.Ul || n.Parent == nil {
+		return
 	}
+	prev := n.PrevSibling
+	for prev != nil && prev.Type == html.TextNode && strings.TrimSpace(prev.Data) == "" {
+		prev = prev.PrevSibling
+	}
+	if prev == nil || prev.DataAtom != atom.Ul {
+		return
+	}
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		prev.AppendChild(detach(c))
+		c = next
+	}
+	replace(n, nil)
 }
 
 func taskState(ts tagSet) string {
@@ -419,58 +452,62 @@ func monospace(n *html.Node) bool {
 	return false
 }
 
-// mdCode turns runs of Consolas paragraphs into one fenced code block (blank paragraphs
+// mdCodeElement turns runs of Consolas paragraphs into one fenced code block (blank paragraphs
 // between them included) and Consolas spans into inline code.
-func mdCode(body *html.Node) {
-	for n := range elements(body) {
-		if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
-			continue
-		}
-		if n.DataAtom == atom.P && !inside(n, "td", "th") && codeParagraph(n) {
-			var lines []string
-			var run []*html.Node
-			// Whether the blank paragraphs being passed lead to more code: the same for the
-			// whole run of them, so it is looked up once per run (once per blank paragraph,
-			// a long run of them would be quadratic).
-			blanksLead := -1 // unknown
-			for cur := n; cur != nil; cur = cur.NextSibling {
-				switch {
-				case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
-					continue
-				case cur.DataAtom == atom.P && codeParagraph(cur):
-					lines = append(lines, codeText(cur))
-					blanksLead = -1
-				case cur.DataAtom == atom.P && blankParagraph(cur) && leadsToCode(cur, &blanksLead):
-					lines = append(lines, "")
-				default:
-					cur = nil
-				}
-				if cur == nil {
-					break
-				}
-				run = append(run, cur)
+//
+// Run in one walk with mdFormattingElement and blockImage, element by element: a code run only
+// looks at the paragraph and its later siblings, which the formatting of earlier elements
+// (wrapping an element or its children in place) does not change; formatting an element only
+// looks at it, its ancestors and its text, which code on its descendants keeps (a code block
+// holds the run's non-blank text); and neither moves an image out of, or into, an outline.
+func mdCodeElement(n *html.Node) {
+	if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
+		return
+	}
+	if n.DataAtom == atom.P && !inside(n, "td", "th") && codeParagraph(n) {
+		var lines []string
+		var run []*html.Node
+		// Whether the blank paragraphs being passed lead to more code: the same for the
+		// whole run of them, so it is looked up once per run (once per blank paragraph,
+		// a long run of them would be quadratic).
+		blanksLead := -1 // unknown
+		for cur := n; cur != nil; cur = cur.NextSibling {
+			switch {
+			case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
+				continue
+			case cur.DataAtom == atom.P && codeParagraph(cur):
+				lines = append(lines, codeText(cur))
+				blanksLead = -1
+			case cur.DataAtom == atom.P && blankParagraph(cur) && leadsToCode(cur, &blanksLead):
+				lines = append(lines, "")
+			default:
+				cur = nil
 			}
-			pre, code := element("pre"), element("code")
-			code.AppendChild(text(strings.Join(lines, "\n")))
-			pre.AppendChild(code)
-			n.Parent.InsertBefore(pre, n)
-			for _, r := range run {
-				replace(r, nil)
+			if cur == nil {
+				break
 			}
-			continue
+			run = append(run, cur)
 		}
-		if !monospace(n) || blankText(n) {
-			continue
+		pre, code := element("pre"), element("code")
+		code.AppendChild(text(strings.Join(lines, "\n")))
+		pre.AppendChild(code)
+		n.Parent.InsertBefore(pre, n)
+		for _, r := range run {
+			replace(r, nil)
 		}
-		switch n.DataAtom {
-		case atom.Span, atom.Font:
-			n.Data, n.DataAtom = "code", atom.Code
-		case atom.P, atom.Li, atom.Td, atom.Th, atom.Div:
-			if !inside(n, "td", "th") && n.DataAtom != atom.Td && n.DataAtom != atom.Th && n.DataAtom != atom.Li {
-				continue // a code paragraph with something else in it (an image): leave it
-			}
-			wrapChildren(n, element("code"))
+		return
+	}
+	if !monospace(n) || blankText(n) {
+		return
+	}
+	switch n.DataAtom {
+	case atom.Span, atom.Font:
+		n.Data, n.DataAtom = "code", atom.Code
+	case atom.P, atom.Li, atom.Td, atom.Th, atom.Div:
+		if !inside(n, "td", "th") && n.DataAtom != atom.Td && n.DataAtom != atom.Th && n.DataAtom != atom.Li {
+			return // a code paragraph with something else in it (an image): leave it
 		}
+		wrapChildren(n, element("code"))
 	}
 }
 
@@ -558,54 +595,52 @@ func codeText(p *html.Node) string {
 	return strings.Join(lines, "\n")
 }
 
-// mdFormatting turns OneNote's inline styles (it writes <span style="font-weight:bold">, not
+// mdFormattingElement turns OneNote's inline styles (it writes <span style="font-weight:bold">, not
 // <b>) into <strong>, <em> and <del>. Headings are bold already.
-func mdFormatting(body *html.Node) {
-	for n := range elements(body) {
-		st := attr(n, "style")
-		if st == "" || n.Parent == nil || n.Namespace != "" {
-			continue
+func mdFormattingElement(n *html.Node) {
+	st := attr(n, "style")
+	if st == "" || n.Parent == nil || n.Namespace != "" {
+		return
+	}
+	var tags []string
+	if w := strings.ToLower(styleValue(st, "font-weight")); (w == "bold" || w == "bolder" || w >= "600" && w <= "999" && len(w) == 3) &&
+		!isHeading(n) && !inside(n, "h1", "h2", "h3", "h4", "h5", "h6") && !headerCell(n) {
+		tags = append(tags, "strong")
+	}
+	if s := strings.ToLower(styleValue(st, "font-style")); s == "italic" || s == "oblique" {
+		tags = append(tags, "em")
+	}
+	if strings.Contains(strings.ToLower(styleValue(st, "text-decoration")+styleValue(st, "text-decoration-line")), "line-through") {
+		tags = append(tags, "del")
+	}
+	if len(tags) == 0 || blankText(n) {
+		return
+	}
+	top := element(tags[0])
+	inner := top
+	for _, t := range tags[1:] {
+		e := element(t)
+		inner.AppendChild(e)
+		inner = e
+	}
+	switch n.DataAtom {
+	case atom.Span, atom.Font:
+		for c := n.FirstChild; c != nil; {
+			next := c.NextSibling
+			inner.AppendChild(detach(c))
+			c = next
 		}
-		var tags []string
-		if w := strings.ToLower(styleValue(st, "font-weight")); (w == "bold" || w == "bolder" || w >= "600" && w <= "999" && len(w) == 3) &&
-			!isHeading(n) && !inside(n, "h1", "h2", "h3", "h4", "h5", "h6") && !headerCell(n) {
-			tags = append(tags, "strong")
+		replace(n, top)
+	case atom.Code, atom.A:
+		n.Parent.InsertBefore(top, n)
+		inner.AppendChild(detach(n))
+	default:
+		for c := n.FirstChild; c != nil; {
+			next := c.NextSibling
+			inner.AppendChild(detach(c))
+			c = next
 		}
-		if s := strings.ToLower(styleValue(st, "font-style")); s == "italic" || s == "oblique" {
-			tags = append(tags, "em")
-		}
-		if strings.Contains(strings.ToLower(styleValue(st, "text-decoration")+styleValue(st, "text-decoration-line")), "line-through") {
-			tags = append(tags, "del")
-		}
-		if len(tags) == 0 || blankText(n) {
-			continue
-		}
-		top := element(tags[0])
-		inner := top
-		for _, t := range tags[1:] {
-			e := element(t)
-			inner.AppendChild(e)
-			inner = e
-		}
-		switch n.DataAtom {
-		case atom.Span, atom.Font:
-			for c := n.FirstChild; c != nil; {
-				next := c.NextSibling
-				inner.AppendChild(detach(c))
-				c = next
-			}
-			replace(n, top)
-		case atom.Code, atom.A:
-			n.Parent.InsertBefore(top, n)
-			inner.AppendChild(detach(n))
-		default:
-			for c := n.FirstChild; c != nil; {
-				next := c.NextSibling
-				inner.AppendChild(detach(c))
-				c = next
-			}
-			n.AppendChild(top)
-		}
+		n.AppendChild(top)
 	}
 }
 
@@ -633,15 +668,13 @@ func headerCell(n *html.Node) bool {
 	return false
 }
 
-// blockImages gives an image or attachment that sits directly in an outline (not in a
+// blockImage gives an image or attachment that sits directly in an outline (not in a
 // paragraph) a paragraph of its own, so two of them do not run together on one line.
-func blockImages(body *html.Node) {
-	for n := range elements(body) {
-		if (n.Data == tagImage || n.Data == tagFile) && n.Parent != nil &&
-			(n.Parent.DataAtom == atom.Div || n.Parent.DataAtom == atom.Body) {
-			p := element("p")
-			n.Parent.InsertBefore(p, n)
-			p.AppendChild(detach(n))
-		}
+func blockImage(n *html.Node) {
+	if (n.Data == tagImage || n.Data == tagFile) && n.Parent != nil &&
+		(n.Parent.DataAtom == atom.Div || n.Parent.DataAtom == atom.Body) {
+		p := element("p")
+		n.Parent.InsertBefore(p, n)
+		p.AppendChild(detach(n))
 	}
 }

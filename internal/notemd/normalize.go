@@ -25,15 +25,26 @@ var dropped = map[string]bool{
 // MathML turned into readable text. It runs after objects and iframes were converted.
 func normalize(body *html.Node) {
 	for n := range elements(body) {
-		if n.Parent == nil {
-			continue // inside something already removed
+		normalizeElement(n, nil)
+	}
+}
+
+// normalizeElement is normalize's step for one element. before, when not nil, is run first on
+// every element under a <math> (in document order), as a pass before normalize would have.
+func normalizeElement(n *html.Node, before func(*html.Node)) {
+	if n.Parent == nil {
+		return // inside something already removed
+	}
+	switch {
+	case n.Namespace == "math" && n.Data == "math":
+		if before != nil {
+			for d := range elements(n) {
+				before(d)
+			}
 		}
-		switch {
-		case n.Namespace == "math" && n.Data == "math":
-			replace(n, text(mathText(n)))
-		case n.Namespace == "svg" && n.Data == "svg", n.Namespace == "" && dropped[n.Data]:
-			replace(n, nil)
-		}
+		replace(n, text(mathText(n)))
+	case n.Namespace == "svg" && n.Data == "svg", n.Namespace == "" && dropped[n.Data]:
+		replace(n, nil)
 	}
 }
 

@@ -664,11 +664,24 @@ func elements(n *html.Node) iter.Seq[*html.Node] {
 var snapshots = sync.Pool{New: func() any { return new([]*html.Node) }}
 
 // appendElements appends the element descendants of n in document order.
+// (descendants written out: the iterator's call per node was a third of a snapshot's cost.)
 func appendElements(out []*html.Node, n *html.Node) []*html.Node {
-	for d := range descendants(n) {
-		if d.Type == html.ElementNode {
-			out = append(out, d)
+	c := n.FirstChild
+	for c != nil {
+		if c.Type == html.ElementNode {
+			out = append(out, c)
 		}
+		if c.FirstChild != nil {
+			c = c.FirstChild
+			continue
+		}
+		for c.NextSibling == nil {
+			c = c.Parent
+			if c == n || c == nil {
+				return out
+			}
+		}
+		c = c.NextSibling
 	}
 	return out
 }

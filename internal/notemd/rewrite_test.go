@@ -1,0 +1,135 @@
+package notemd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// rewriteSeparately is rewriteForMarkdown with every pass in a walk of its own, as it was
+// written first: the reference for the walks it now shares.
+func rewriteSeparately(p *page, link func(Resource) string) {
+	body := p.body
+	for n := range elements(body) {
+		if n.Parent == nil || n.Namespace != "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Img:
+			mdImage(n, link)
+		case atom.Object:
+			mdAttachment(n, link)
+		case atom.Iframe:
+			replace(n, videoLink(n))
+		}
+	}
+	normalize(body)
+	stripMarkers(body)
+	mdLinks(body)
+	addTitle(p)
+	flattenTables(body)
+	taskLists(body)
+	for n := range elements(body) {
+		mergeList(n)
+	}
+	for n := range elements(body) {
+		tagLabelMD(n)
+	}
+	for n := range elements(body) {
+		mdCodeElement(n)
+	}
+	for n := range elements(body) {
+		mdFormattingElement(n)
+	}
+	for n := range elements(body) {
+		blockImage(n)
+	}
+}
+
+// checkSharedWalks compares rewriteForMarkdown with rewriteSeparately on one page: the same
+// tree, and link asked the same things in the same order.
+func checkSharedWalks(t *testing.T, name string, src []byte) {
+	t.Helper()
+	for mode := range 3 {
+		checkSharedWalksLink(t, name, src, mode)
+	}
+}
+
+// checkSharedWalksLink is checkSharedWalks with link giving a file for every resource (mode
+// 0), for none (1: images become their alt text) or for some (2).
+func checkSharedWalksLink(t *testing.T, name string, src []byte, mode int) {
+	t.Helper()
+	run := func(rewrite func(*page, func(Resource) string)) (string, []Resource) {
+		p, err := parsePage(src)
+		if err != nil {
+			return "error: " + err.Error(), nil
+		}
+		var asked []Resource
+		rewrite(p, func(r Resource) string {
+			asked = append(asked, r)
+			if mode == 1 || mode == 2 && len(asked)%3 == 2 {
+				return ""
+			}
+			return "assets/" + r.ID
+		})
+		var b bytes.Buffer
+		if err := html.Render(&b, pageDoc(p)); err != nil {
+			return "error: " + err.Error(), asked
+		}
+		return b.String(), asked
+	}
+	got, gotAsked := run(rewriteForMarkdown)
+	want, wantAsked := run(rewriteSeparately)
+	if got != want {
+		t.Errorf("%s (link mode %d): shared walks give\n%s\nseparate passes give\n%s", name, mode, got, want)
+	}
+	if !slices.Equal(gotAsked, wantAsked) {
+		t.Errorf("%s (link mode %d): link asked %v, separate passes asked %v", name, mode, gotAsked, wantAsked)
+	}
+}
+
+// TestSharedWalks: the passes that share a walk leave the tree as their separate passes did,
+// on every page the tests know and on cases made for the orders that matter.
+func TestSharedWalks(t *testing.T) {
+	const res = `https://graph.microsoft.com/v1.0/me/onenote/resources/`
+	pages := map[string][]byte{
+		"math alt":    []byte(`<math><mi>x<img alt="pic" src="` + res + `0-m/$value"></mi><annotation-xml encoding="text/html"><img alt="a" src="` + res + `0-n/$value"></annotation-xml></math>`),
+		"math in obj": []byte(`<object data="` + res + `0-o/$value" data-attachment="a.pdf"><math><mi><img alt="q" src="` + res + `0-p/$value"></mi></math></object>`),
+		"form":        []byte(`<form><img alt="f" src="` + res + `0-f/$value"><math><mi>y</mi></math></form><img src="` + res + `0-g/$value">`),
+		"lists":       []byte(`<div data-tag="important"><ul><li>a</li></ul><ul><li>b</li></ul></div><p data-tag="to-do">t</p><ul><li data-tag="to-do">u</li></ul>`),
+		"code":        []byte(`<div style="font-weight:bold"><p style="font-family:Consolas">x</p><p></p><p style="font-family:Consolas">y</p><span style="font-family:Consolas;text-decoration:line-through">z</span></div>`),
+		"images":      []byte(`<div style="font-style:italic"><img src="` + res + `0-i/$value"></div><div><notemd-image dest="x" style="font-weight:bold">k</notemd-image></div>`),
+	}
+	files, _ := filepath.Glob("testdata/*.html")
+	seeds, _ := filepath.Glob("testdata/fuzz/*/*")
+	for _, f := range append(files, seeds...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := fuzzSeed(b); err == nil {
+			b = s
+		}
+		pages[f] = b
+	}
+	pages["bench"] = benchPage(20 << 10)
+	for name, src := range pages {
+		checkSharedWalks(t, name, src)
+	}
+}
+
+// FuzzSharedWalks: the same, on any page.
+func FuzzSharedWalks(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add([]byte(`<math><mi>x<img alt="pic" src="https://graph.microsoft.com/v1.0/me/onenote/resources/0-m/$value"></mi></math>`))
+	f.Add([]byte(`<div style="font-weight:bold"><p style="font-family:Consolas">x</p><p></p><p style="font-family:Consolas">y</p><span style="font-family:Consolas;text-decoration:line-through">z</span></div>`))
+	f.Add([]byte(`<div data-tag="important"><ul><li>a</li></ul><ul><li>b</li></ul></div><p data-tag="to-do">t</p><ul><li data-tag="to-do">u</li></ul>`))
+	f.Fuzz(func(t *testing.T, page []byte) {
+		checkSharedWalks(t, "fuzz", page)
+	})
+}
