@@ -31,8 +31,7 @@ import (
 // mdConverter().ConvertNode would; ok is false when it declines. It changes the tree either
 // way, as the converter's passes would.
 func renderDirect(doc *html.Node) (out []byte, ok bool) {
-	removeComments(doc)
-	mergeAdjacentText(doc)
+	removeCommentsMergeText(doc)
 	c := checker{}
 	c.walk(doc, ancestry{})
 	if c.bad {
@@ -75,31 +74,23 @@ func renderDirect(doc *html.Node) (out []byte, ok bool) {
 	return out, true
 }
 
-// removeComments removes comment nodes (the base plugin's TagTypeRemove for #comment; the
-// other elements it removes never survive normalize, and the checker declines them).
-func removeComments(n *html.Node) {
-	for c := n.FirstChild; c != nil; {
-		next := c.NextSibling
-		if c.Type == html.CommentNode {
-			n.RemoveChild(c)
-		} else if c.FirstChild != nil {
-			removeComments(c)
-		}
-		c = next
-	}
-}
-
-// mergeAdjacentText is domutils.MergeAdjacentTextNodes.
-func mergeAdjacentText(n *html.Node) {
+// removeCommentsMergeText removes comment nodes (the base plugin's TagTypeRemove for
+// #comment; the other elements it removes never survive normalize, and the checker declines
+// them), then merges adjacent text as domutils.MergeAdjacentTextNodes does, in one walk: text
+// either side of a removed comment is adjacent once it is gone.
+func removeCommentsMergeText(n *html.Node) {
 	var prev *html.Node
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
-		if c.Type == html.TextNode && prev != nil && prev.Type == html.TextNode {
+		switch {
+		case c.Type == html.CommentNode:
+			n.RemoveChild(c)
+		case c.Type == html.TextNode && prev != nil && prev.Type == html.TextNode:
 			prev.Data += c.Data
 			n.RemoveChild(c)
-		} else {
+		default:
 			if c.FirstChild != nil {
-				mergeAdjacentText(c)
+				removeCommentsMergeText(c)
 			}
 			prev = c
 		}

@@ -1,7 +1,9 @@
 package notemd
 
 import (
+	"iter"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +19,8 @@ import (
 //
 // Passes that can share one walk of the tree do (each walk takes a snapshot of every element,
 // which on a large page costs as much as a pass's own work): resources with normalize, the
-// list merge with the tags' labels, code with formatting and block images. Each such walk
+// list merge with the tags' labels, code with formatting and block images; and the links and
+// the to-do paragraphs are handed over by an earlier walk instead of found by one of their own. Each such walk
 // does, for one element, what the passes would have done to it one after the other; the
 // comments at each say why no pass's step on an element depends on another's on a later one.
 func rewriteForMarkdown(p *page, link func(Resource) string) {
@@ -26,6 +29,7 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	// and normalize's steps (dropping an element, or a <math> becoming its text) touch only
 	// that element's subtree. The one order that matters: a <math> reads its text after the
 	// resources inside it were replaced (an image's alt text), so it replaces them first.
+	var links []*html.Node // the page's links in document order, for mdLinks
 	resource := func(n *html.Node) {
 		if n.Parent == nil || n.Namespace != "" {
 			return
@@ -36,7 +40,11 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 		case atom.Object:
 			mdAttachment(n, link)
 		case atom.Iframe:
-			replace(n, videoLink(n))
+			a := videoLink(n)
+			replace(n, a)
+			if a != nil {
+				links = append(links, a)
+			}
 		}
 	}
 	for n := range elements(body) {
@@ -44,13 +52,15 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 			resource(n) // replaced: normalize would not have seen it
 			continue
 		}
+		if n.DataAtom == atom.A && n.Namespace == "" {
+			links = append(links, n)
+		}
 		normalizeElement(n, resource)
 	}
 	stripMarkers(body)
-	mdLinks(body)
+	mdLinks(slices.Values(links))
 	addTitle(p)
-	flattenTables(body)
-	mdTags(body)
+	mdTags(body, flattenTables(body))
 	// Code, formatting, block images.
 	for n := range elements(body) {
 		mdCodeElement(n)
@@ -106,8 +116,11 @@ func stripMarkers(body *html.Node) {
 
 // mdLinks keeps links to http(s) and mailto only; any other link (javascript:, data:,
 // onenote:, file:) becomes its text. A link with no text shows its address.
-func mdLinks(body *html.Node) {
-	for n := range elements(body) {
+//
+// It is given the page's links in document order: the page's own <a> elements and the video
+// links made for iframes (nothing in between adds links or moves them).
+func mdLinks(links iter.Seq[*html.Node]) {
+	for n := range links {
 		if n.DataAtom != atom.A || n.Namespace != "" {
 			continue
 		}
@@ -179,7 +192,10 @@ func addTitle(p *page) {
 // flattenTables makes table cells fit GFM, where a cell is one line: nested tables become
 // lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
 // Innermost first, so an inner table or list is already lines when its container is seen.
-func flattenTables(body *html.Node) {
+//
+// It returns the elements with a data-tag attribute, in document order outside table cells
+// (which is where taskLists looks): flattening moves elements only inside cells.
+func flattenTables(body *html.Node) (tagged []*html.Node) {
 	bp := snapshots.Get().(*[]*html.Node)
 	all := appendElements((*bp)[:0], body)
 	defer func() {
@@ -194,9 +210,12 @@ func flattenTables(body *html.Node) {
 			replace(n, nil) // an empty table would be an empty header row
 		}
 		cells = cells || n.Data == "td" || n.Data == "th" // as inside() tests them
+		if hasAttr(n, "data-tag") {
+			tagged = append(tagged, n)
+		}
 	}
 	if !cells {
-		return
+		return tagged
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		n := all[i]
@@ -217,6 +236,7 @@ func flattenTables(body *html.Node) {
 			unwrap(n)
 		}
 	}
+	return tagged
 }
 
 func flattenTable(t *html.Node) {
@@ -314,8 +334,8 @@ func flattenList(list *html.Node) {
 // that item, so nested check boxes keep their nesting (obsidian-importer #375). In a table
 // cell or a heading, where Markdown has no task syntax, the box is a ☐/☑ character. Other
 // tags become their emoji and label before the text.
-func mdTags(body *html.Node) {
-	taskLists(body)
+func mdTags(body *html.Node, tagged []*html.Node) {
+	taskLists(slices.Values(tagged))
 	// The list merge and the labels share a walk: a merge moves whole items (a label's place
 	// in its item and the item's ancestors stay), and a label is inserted as the first child of
 	// the tagged element and is never blank, so it can only stop a merge that, coming after
@@ -327,9 +347,10 @@ func mdTags(body *html.Node) {
 	}
 }
 
-// taskLists turns each run of to-do paragraphs into one list of task items.
-func taskLists(body *html.Node) {
-	for n := range elements(body) {
+// taskLists turns each run of to-do paragraphs into one list of task items. It is given the
+// page's elements, or those with a data-tag, in document order.
+func taskLists(elems iter.Seq[*html.Node]) {
+	for n := range elems {
 		if n.Parent == nil || n.DataAtom != atom.P || !hasAttr(n, "data-tag") || inside(n, "td", "th", "li") {
 			continue
 		}
@@ -461,6 +482,9 @@ func monospace(n *html.Node) bool {
 // looks at it, its ancestors and its text, which code on its descendants keeps (a code block
 // holds the run's non-blank text); and neither moves an image out of, or into, an outline.
 func mdCodeElement(n *html.Node) {
+	if n.DataAtom != atom.P && !monospace(n) {
+		return // (the checks below would say so, at the cost of a walk up the tree)
+	}
 	if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
 		return
 	}
