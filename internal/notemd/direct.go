@@ -64,14 +64,32 @@ func renderDirect(doc *html.Node) (out []byte, ok bool) {
 		return nil, false
 	}
 	// The post-render steps: trim, unescape, code-block newlines.
+	// (In place where a step only shortens the text: out is the renderer's own buffer, and
+	// each copy of a large page's Markdown is garbage to collect.)
 	out = bytes.TrimSpace(out)
-	out = trimConsecutiveNewlines(out)
+	out = trimConsecutiveNewlinesTo(out[:0], out)
 	out = trimUnnecessaryHardLineBreaks(out)
 	out = unEscape(out)
-	if bytes.Contains(out, codeBlockNewline) {
-		out = bytes.ReplaceAll(out, codeBlockNewline, []byte("\n"))
+	return replaceCodeBlockNewlines(out), true
+}
+
+// replaceCodeBlockNewlines is bytes.ReplaceAll(b, codeBlockNewline, "\n") done in b.
+func replaceCodeBlockNewlines(b []byte) []byte {
+	w, r := 0, 0
+	for {
+		i := bytes.Index(b[r:], codeBlockNewline)
+		if i < 0 {
+			if w == 0 {
+				return b // none
+			}
+			w += copy(b[w:], b[r:])
+			return b[:w]
+		}
+		w += copy(b[w:], b[r:r+i])
+		b[w] = '\n'
+		w++
+		r += i + len(codeBlockNewline)
 	}
-	return out, true
 }
 
 // removeCommentsMergeText removes comment nodes (the base plugin's TagTypeRemove for
@@ -868,8 +886,8 @@ func (r *directRenderer) cell(b []byte, n *html.Node, inLink bool) []byte {
 	content := r.render(n, inLink)
 	defer r.put(content)
 	first := true
-	for line := range strings.SplitSeq(string(content), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+	for line := range bytes.SplitSeq(content, []byte("\n")) {
+		if line = bytes.TrimSpace(line); len(line) != 0 {
 			if !first {
 				b = append(b, '\n')
 			}
@@ -908,9 +926,14 @@ func (r *directRenderer) table(b []byte, n *html.Node, inLink bool) []byte {
 			buf := r.node(r.get(), td, inLink)
 			bufs = append(bufs, buf)
 			content := bytes.TrimSpace(buf)
-			content = bytes.ReplaceAll(content, []byte("\a|"), []byte(`\|`))
+			// (bytes.ReplaceAll copies even when there is nothing to replace.)
+			if bytes.Contains(content, []byte("\a|")) {
+				content = bytes.ReplaceAll(content, []byte("\a|"), []byte(`\|`))
+			}
 			content = unEscape(content)
-			content = bytes.ReplaceAll(content, []byte("\n"), []byte("<br />"))
+			if bytes.IndexByte(content, '\n') >= 0 {
+				content = bytes.ReplaceAll(content, []byte("\n"), []byte("<br />"))
+			}
 			cells = append(cells, content)
 		}
 		rows = append(rows, cells)

@@ -360,7 +360,12 @@ func nextRune(chars []byte, index int) rune {
 // the spaces between extra newlines dropped. (It decodes runes; only ASCII bytes matter, so
 // bytes give the same result.)
 func trimConsecutiveNewlines(input []byte) []byte {
-	var result []byte
+	return trimConsecutiveNewlinesTo(make([]byte, 0, len(input)), input)
+}
+
+// trimConsecutiveNewlinesTo is trimConsecutiveNewlines appending to result, which may be
+// input[:0]: no byte is written before it is read.
+func trimConsecutiveNewlinesTo(result, input []byte) []byte {
 	newlines := 0
 	spaces := 0 // pending spaces, written before the next kept byte
 	for _, c := range input {

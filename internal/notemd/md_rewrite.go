@@ -25,6 +25,18 @@ import (
 // comments at each say why no pass's step on an element depends on another's on a later one.
 func rewriteForMarkdown(p *page, link func(Resource) string) {
 	body := p.body
+	// One buffer for every snapshot of the tree: a pooled one per walk was mostly lost to
+	// the garbage collector between walks on a large page, and grown again.
+	bp := snapshots.Get().(*[]*html.Node)
+	defer func() {
+		clear(*bp)
+		*bp = (*bp)[:0]
+		snapshots.Put(bp)
+	}()
+	snapshot := func() []*html.Node {
+		*bp = appendElements((*bp)[:0], body)
+		return *bp
+	}
 	// Resources, then normalize. A resource's replacement depends on its own attributes only,
 	// and normalize's steps (dropping an element, or a <math> becoming its text) touch only
 	// that element's subtree. The one order that matters: a <math> reads its text after the
@@ -47,7 +59,7 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 			}
 		}
 	}
-	for n := range elements(body) {
+	for _, n := range snapshot() {
 		if n.Namespace == "" && (n.DataAtom == atom.Img || n.DataAtom == atom.Object || n.DataAtom == atom.Iframe) {
 			resource(n) // replaced: normalize would not have seen it
 			continue
@@ -60,9 +72,18 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	stripMarkers(body)
 	mdLinks(slices.Values(links))
 	addTitle(p)
-	mdTags(body, flattenTables(body))
+	taskLists(slices.Values(flattenTables(snapshot())))
+	// The list merge and the labels share a walk: a merge moves whole items (a label's place
+	// in its item and the item's ancestors stay), and a label is inserted as the first child of
+	// the tagged element and is never blank, so it can only stop a merge that, coming after
+	// it in document order, would not have happened anyway (the list would be its element's
+	// first child, with nothing before it to merge into).
+	for _, n := range snapshot() {
+		mergeList(n)
+		tagLabelMD(n)
+	}
 	// Code, formatting, block images.
-	for n := range elements(body) {
+	for _, n := range snapshot() {
 		mdCodeElement(n)
 		mdFormattingElement(n)
 		blockImage(n)
@@ -193,16 +214,10 @@ func addTitle(p *page) {
 // lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
 // Innermost first, so an inner table or list is already lines when its container is seen.
 //
-// It returns the elements with a data-tag attribute, in document order outside table cells
-// (which is where taskLists looks): flattening moves elements only inside cells.
-func flattenTables(body *html.Node) (tagged []*html.Node) {
-	bp := snapshots.Get().(*[]*html.Node)
-	all := appendElements((*bp)[:0], body)
-	defer func() {
-		clear(all)
-		*bp = all[:0]
-		snapshots.Put(bp)
-	}()
+// all is the body's elements. It returns those with a data-tag attribute, in document order
+// outside table cells (which is where taskLists looks): flattening moves elements only inside
+// cells.
+func flattenTables(all []*html.Node) (tagged []*html.Node) {
 	cells := false // only what is inside a cell is flattened
 	for _, n := range all {
 		if n.DataAtom == atom.Table && blankText(n) &&
@@ -329,23 +344,11 @@ func flattenList(list *html.Node) {
 	replace(list, nil)
 }
 
-// mdTags shows OneNote's note tags. Check boxes become GFM task items: a run of to-do
-// paragraphs becomes one tight task list, and a check box on a list item's first span marks
-// that item, so nested check boxes keep their nesting (obsidian-importer #375). In a table
-// cell or a heading, where Markdown has no task syntax, the box is a ☐/☑ character. Other
-// tags become their emoji and label before the text.
-func mdTags(body *html.Node, tagged []*html.Node) {
-	taskLists(slices.Values(tagged))
-	// The list merge and the labels share a walk: a merge moves whole items (a label's place
-	// in its item and the item's ancestors stay), and a label is inserted as the first child of
-	// the tagged element and is never blank, so it can only stop a merge that, coming after
-	// it in document order, would not have happened anyway (the list would be its element's
-	// first child, with nothing before it to merge into).
-	for n := range elements(body) {
-		mergeList(n)
-		tagLabelMD(n)
-	}
-}
+// OneNote's note tags (taskLists, then mergeList and tagLabelMD). Check boxes become GFM task
+// items: a run of to-do paragraphs becomes one tight task list, and a check box on a list
+// item's first span marks that item, so nested check boxes keep their nesting
+// (obsidian-importer #375). In a table cell or a heading, where Markdown has no task syntax,
+// the box is a ☐/☑ character. Other tags become their emoji and label before the text.
 
 // taskLists turns each run of to-do paragraphs into one list of task items. It is given the
 // page's elements, or those with a data-tag, in document order.

@@ -32,7 +32,7 @@ func rewriteSeparately(p *page, link func(Resource) string) {
 	stripMarkers(body)
 	mdLinks(elements(body))
 	addTitle(p)
-	flattenTables(body)
+	flattenTables(slices.Collect(elements(body)))
 	taskLists(elements(body))
 	for n := range elements(body) {
 		mergeList(n)
