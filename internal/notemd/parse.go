@@ -41,24 +41,35 @@ func parsePage(src []byte) (*page, error) {
 	}
 	p := &page{}
 	var head *html.Node
-	for n := range descendants(doc) {
-		if n.Type != html.ElementNode || n.Namespace != "" {
+	// Every <meta> is checked: here outside the body, in readingOrder's walk inside it.
+	for n := doc.FirstChild; n != nil; {
+		descend := true
+		if n.Type == html.ElementNode && n.Namespace == "" {
+			switch n.DataAtom {
+			case atom.Head:
+				if head == nil {
+					head = n
+				}
+			case atom.Body:
+				if p.body == nil {
+					p.body, descend = n, false
+				}
+			case atom.Meta:
+				if !utf8Charset(n) {
+					return nil, ErrCharset
+				}
+			}
+		}
+		if descend && n.FirstChild != nil {
+			n = n.FirstChild
 			continue
 		}
-		switch n.DataAtom {
-		case atom.Head:
-			if head == nil {
-				head = n
-			}
-		case atom.Body:
-			if p.body == nil {
-				p.body = n
-			}
-		case atom.Meta:
-			if !utf8Charset(n) {
-				return nil, ErrCharset
+		for n.NextSibling == nil {
+			if n = n.Parent; n == doc {
+				break
 			}
 		}
+		n = n.NextSibling
 	}
 	if head != nil {
 		for n := range descendants(head) {
@@ -71,7 +82,9 @@ func parsePage(src []byte) (*page, error) {
 	if p.body == nil { // html.Parse always makes one; keep the nil check for safety
 		p.body = &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	}
-	readingOrder(p.body)
+	if !readingOrder(p.body) {
+		return nil, ErrCharset
+	}
 	return p, nil
 }
 
@@ -418,8 +431,10 @@ func isVoid(name string) bool {
 
 // readingOrder puts absolutely positioned children (OneNote's outline divs) in reading order,
 // top to bottom then left to right. Other children keep their places: positioned children
-// are only permuted among the slots they already occupy.
-func readingOrder(n *html.Node) {
+// are only permuted among the slots they already occupy. It walks every element under n,
+// and reports whether every <meta> among them declares UTF-8 (or nothing).
+func readingOrder(n *html.Node) (utf8Meta bool) {
+	utf8Meta = true
 	type placed struct {
 		n         *html.Node
 		top, left float64
@@ -467,9 +482,15 @@ func readingOrder(n *html.Node) {
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.ElementNode {
-			readingOrder(c)
+			if c.DataAtom == atom.Meta && c.Namespace == "" && !utf8Charset(c) {
+				utf8Meta = false
+			}
+			if !readingOrder(c) {
+				utf8Meta = false
+			}
 		}
 	}
+	return utf8Meta
 }
 
 // length parses a CSS length ("120px", "9pt", "1.5in") into CSS pixels; 0 when unreadable.

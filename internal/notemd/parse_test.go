@@ -2,9 +2,14 @@ package notemd
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // TestExpandSelfClosing: non-void elements written XML-style are closed, everything else is
@@ -89,6 +94,97 @@ func FuzzParsesAsIs(f *testing.F) {
 			if exp := expandSelfClosing(src); !bytes.Equal(exp, src) {
 				t.Fatalf("parsesAsIs(%q) but the repair gives %q", src, exp)
 			}
+		}
+	})
+}
+
+// TestCharsetAnywhere: a <meta> declaring another character set fails the page wherever it
+// is (the head, the body, deep in an outline, inside SVG or MathML).
+func TestCharsetAnywhere(t *testing.T) {
+	const latin = `<meta charset="iso-8859-1">`
+	cases := map[string]bool{ // page -> ErrCharset
+		`<head>` + latin + `</head><body>x</body>`:                                 true,
+		`<body><div style="position:absolute;top:5px"><p>x` + latin + `</p></div>`: true,
+		`<body><div style="position:absolute;top:5px"></div><div><ul><li>` + latin: true,
+		`<body><svg><meta charset="iso-8859-1"></meta></svg>x</body>`:              true, // <meta> leaves the svg
+		`<body><math><mi><meta charset="iso-8859-1"></mi></math></body>`:           true,
+		`<body><svg><desc><meta charset="iso-8859-1"></desc></svg></body>`:         true,
+		`<head><meta charset="utf-8"></head><body><meta charset="UTF-8">x</body>`:  false,
+		`<frameset><frame></frameset>` + latin:                                     false, // not in the tree
+	}
+	for page, want := range cases {
+		_, err := parsePage([]byte(page))
+		if got := errors.Is(err, ErrCharset); got != want {
+			t.Errorf("parsePage(%q): err = %v, want ErrCharset %v", page, err, want)
+		}
+	}
+}
+
+// parsePageReference is parsePage as first written: the repair always, and a walk of the
+// whole document for <meta> before the reading order.
+func parsePageReference(src []byte) (*page, error) {
+	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	doc, err := html.Parse(bytes.NewReader(expandSelfClosing(src)))
+	if err != nil {
+		return nil, err
+	}
+	p := &page{}
+	var head *html.Node
+	for n := range descendants(doc) {
+		if n.Type != html.ElementNode || n.Namespace != "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Head:
+			if head == nil {
+				head = n
+			}
+		case atom.Body:
+			if p.body == nil {
+				p.body = n
+			}
+		case atom.Meta:
+			if !utf8Charset(n) {
+				return nil, ErrCharset
+			}
+		}
+	}
+	if head != nil {
+		for n := range descendants(head) {
+			if n.Type == html.ElementNode && n.DataAtom == atom.Title {
+				p.title = collapseSpace(textOf(n))
+				break
+			}
+		}
+	}
+	if p.body == nil {
+		p.body = &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
+	}
+	readingOrder(p.body)
+	return p, nil
+}
+
+// FuzzParsePage: parsePage (the repair skipped when the scan allows, the <meta> check split
+// between two walks) gives what parsePageReference gives.
+func FuzzParsePage(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add([]byte(`<title>t</title><body><div style="position:absolute;top:9px"><meta charset="latin1"></div><object data=x/>`))
+	f.Add([]byte(`<p>tail <img href=x/><p title="a`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		show := func(p *page, err error) string {
+			if err != nil {
+				return "error: " + err.Error()
+			}
+			var b bytes.Buffer
+			_ = html.Render(&b, p.body)
+			return p.title + "\n" + b.String()
+		}
+		got, want := show(parsePage(src)), show(parsePageReference(src))
+		if got != want {
+			t.Errorf("parsePage(%q) =\n%s\nthe reference gives\n%s", src, got, want)
 		}
 	})
 }
