@@ -69,7 +69,9 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 		}
 		normalizeElement(n, resource)
 	}
-	stripMarkers(body)
+	if p.markers {
+		stripMarkers(body)
+	}
 	mdLinks(slices.Values(links))
 	addTitle(p)
 	taskLists(slices.Values(flattenTables(snapshot())))

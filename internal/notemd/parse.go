@@ -23,6 +23,10 @@ var ErrCharset = errors.New("notemd: page is not UTF-8")
 type page struct {
 	title string
 	body  *html.Node
+	// markers is false when no text or attribute of the page can hold html-to-markdown's
+	// marker characters (stripMarkers): the source has neither of them, nor any numeric
+	// character reference (no named one stands for either).
+	markers bool
 }
 
 // parsePage repairs and parses the output HTML. Invalid UTF-8 sequences become U+FFFD rather
@@ -39,7 +43,8 @@ func parsePage(src []byte) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &page{}
+	p := &page{markers: bytes.IndexByte(src, '\a') >= 0 || bytes.Contains(src, []byte("\uF002")) ||
+		bytes.Contains(src, []byte("&#"))}
 	var head *html.Node
 	// Every <meta> is checked: here outside the body, in readingOrder's walk inside it.
 	for n := doc.FirstChild; n != nil; {

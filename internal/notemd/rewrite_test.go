@@ -105,6 +105,8 @@ func TestSharedWalks(t *testing.T) {
 		"code":        []byte(`<div style="font-weight:bold"><p style="font-family:Consolas">x</p><p></p><p style="font-family:Consolas">y</p><span style="font-family:Consolas;text-decoration:line-through">z</span></div>`),
 		"links":       []byte(`<title>T</title><iframe data-original-src="https://v.example/x"></iframe><form><iframe data-original-src="https://v.example/f"></iframe><a href="https://f.example/">f</a></form><a href="javascript:x"><a href="https://e.example/"></a></a><math><mi><iframe data-original-src="https://v.example/m"></iframe><a href="mailto:a@b">m</a></mi></math><table><tr><td><a href="https://t.example/"></a></td></tr></table><h1><a href="https://t.example/"></a></h1>`),
 		"tags":        []byte(`<table><tr><td><h2 data-tag="to-do">h</h2><p data-tag="to-do">c</p></td></tr></table><table><tr><td> </td></tr><caption><p data-tag="to-do"> </p></caption></table><h1><p data-tag="to-do">x</p><p data-tag="to-do:completed">y</p></h1><p data-tag="to-do">z</p>`),
+		"markers":     []byte("<p>a\ab\uF002c &#7;d&#xF002;e<img alt=\"x\a&#7;\" src=\"https://graph.microsoft.com/v1.0/me/onenote/resources/0-a/$value\"></p><math><mi>\a x</mi></math>"),
+		"markers2":    []byte("<p>&#x7;&#61442;&#0007<a href=\"mailto:&#xf002;@x\"></a></p>"),
 		"images":      []byte(`<div style="font-style:italic"><img src="` + res + `0-i/$value"></div><div><notemd-image dest="x" style="font-weight:bold">k</notemd-image></div>`),
 	}
 	files, _ := filepath.Glob("testdata/*.html")
