@@ -20,9 +20,11 @@ import (
 // Passes that can share one walk of the tree do (each walk takes a snapshot of every element,
 // which on a large page costs as much as a pass's own work): resources with normalize, the
 // list merge with the tags' labels, code with formatting and block images; and the links and
-// the to-do paragraphs are handed over by an earlier walk instead of found by one of their own. Each such walk
-// does, for one element, what the passes would have done to it one after the other; the
-// comments at each say why no pass's step on an element depends on another's on a later one.
+// the to-do paragraphs are handed over by an earlier walk instead of found by one of their
+// own. Each shared walk does, for one element, what the passes would have done to it one
+// after the other; the comments at each say why no pass's step on an element depends on
+// another's on a later one. rewriteSeparately (rewrite_test.go) keeps the separate passes,
+// and TestSharedWalks and FuzzSharedWalks hold the two to the same tree and link calls.
 func rewriteForMarkdown(p *page, link func(Resource) string) {
 	body := p.body
 	// One buffer for every snapshot of the tree: a pooled one per walk was mostly lost to
