@@ -11,12 +11,14 @@ import (
 // A OneNote page is processed (escaped for the page view, sanitized, converted to Markdown) in
 // memory, and processing takes several times the page's size. Under load, sixteen 1 MB pages at
 // once held over 100 MB and left the garbage collector running all the time (make perf: a 1 MB
-// page cost 25-48 times a 100 KB one at c=16, not 10). So the app processes at most about one
-// megabyte of page HTML per CPU at a time; other requests wait their turn, which costs them no
-// throughput (the CPUs are busy anyway) and keeps memory and the cost per page linear.
+// page cost 25-48 times a 100 KB one at c=16, not 10). So the app processes about one megabyte
+// of page HTML per two CPUs at a time: other requests wait their turn, which costs them no
+// throughput (a conversion keeps one CPU busy and its garbage the other) and keeps memory and the
+// cost per page near linear (make perf at c=16, 1 MB converted: 97 ms of CPU with 2 MB at a time,
+// 57 ms with 1 MB; 1 MB ÷ 100 KB 23x -> 13x).
 func newPageWork() *semaphore.Weighted { return semaphore.NewWeighted(pageWorkBudget()) }
 
-func pageWorkBudget() int64 { return int64(max(2, runtime.GOMAXPROCS(0))) << 20 }
+func pageWorkBudget() int64 { return int64(max(1, runtime.GOMAXPROCS(0)/2)) << 20 }
 
 // minPageWeight counts small pages as 64 KB, so many small pages still share the CPUs fairly.
 const minPageWeight = 64 << 10
