@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/graphauth/graphauth/internal/pagegen"
 )
 
 // stringList is a repeatable flag.
@@ -386,7 +388,7 @@ func (e *env) addPages(ctx context.Context, ctl *http.Client) error {
 		var pg struct{ ID string }
 		title := "Perf page " + pages[i].label
 		if err := control(ctx, ctl, e.emuURL, "/_emulator/onenote/pages", map[string]any{
-			"userID": testUser, "sectionID": sec.ID, "title": title, "html": pageHTML(title, pages[i].size)}, &pg); err != nil {
+			"userID": testUser, "sectionID": sec.ID, "title": title, "html": pagegen.Page(title, pages[i].size)}, &pg); err != nil {
 			return err
 		}
 		pages[i].id = pg.ID

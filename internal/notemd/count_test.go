@@ -1,29 +1,13 @@
 package notemd
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 )
 
 // CountResources agrees with len(Resources) on every page the package's tests know.
 func TestCountResourcesAgreesWithResources(t *testing.T) {
-	pages := map[string][]byte{}
-	files, _ := filepath.Glob("testdata/*.html")
-	seeds, _ := filepath.Glob("testdata/fuzz/*/*")
-	for _, f := range append(files, seeds...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s, err := fuzzSeed(b); err == nil {
-			b = s
-		}
-		pages[f] = b
-	}
+	pages := knownPages(t)
 	const res = `https://graph.microsoft.com/v1.0/me/onenote/resources/`
 	for i, p := range []string{
 		``,
@@ -63,15 +47,4 @@ func FuzzCountResources(f *testing.F) {
 			t.Errorf("CountResources = %d, len(Resources) = %d for %q", got, len(all), page)
 		}
 	})
-}
-
-// fuzzSeed reads a corpus file of go test's fuzz format: one []byte("...") value.
-func fuzzSeed(b []byte) ([]byte, error) {
-	s := strings.TrimSpace(string(b))
-	s, ok := strings.CutPrefix(s, "go test fuzz v1\n[]byte(")
-	if !ok || !strings.HasSuffix(s, ")") {
-		return nil, errors.New("not a fuzz corpus file")
-	}
-	v, err := strconv.Unquote(strings.TrimSuffix(s, ")"))
-	return []byte(v), err
 }

@@ -3,7 +3,6 @@ package notemd
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/JohannesKaufmann/html-to-markdown/v2/converter"
 	xhtml "golang.org/x/net/html"
+
+	"github.com/graphauth/graphauth/internal/pagegen"
 )
 
 // markdownDirectOnly is Markdown without the fallback: ok is false when the direct renderer
@@ -51,67 +52,8 @@ func checkDirect(t testing.TB, name string, page []byte) bool {
 	return ok
 }
 
-// perfPage is cmd/perf's pageHTML (signin.go), the page the end-to-end measurements use.
-func perfPage(title string, size int) []byte {
-	var b strings.Builder
-	b.WriteString(`<html lang="en-US"><head><title>` + html.EscapeString(title) + `</title>` +
-		`<meta http-equiv="Content-type" content="text/html; charset=utf-8" />` +
-		`<meta name="created" content="2026-01-05T09:00:00.0000000" /></head>` +
-		`<body data-absolute-enabled="true" style="font-family:Calibri;font-size:11pt">` +
-		`<div id="div:{1}" data-id="_default" style="position:absolute;left:48px;top:115px;width:624px">`)
-	for i := 0; b.Len() < size-200; i++ {
-		switch i % 6 {
-		case 0:
-			fmt.Fprintf(&b, `<h2 style="font-size:14pt;color:#2e75b5;margin-top:0pt;margin-bottom:0pt">Section %d</h2>`, i/6+1)
-		case 1, 4:
-			fmt.Fprintf(&b, `<p style="margin-top:0pt;margin-bottom:0pt">Paragraph %d with <span style="font-weight:bold">bold</span>, `+
-				`<span style="font-style:italic">italic</span> and a <a href="https://example.com/item/%d">link to item %d</a>; `+
-				`the rest is ordinary text &amp; entities &lt;like these&gt; that a meeting note would have.</p>`, i, i, i)
-		case 2:
-			b.WriteString(`<ul>`)
-			for j := 0; j < 4; j++ {
-				fmt.Fprintf(&b, `<li data-tag="to-do%s">Action %d.%d for the team</li>`, map[bool]string{true: ":completed", false: ""}[j%2 == 0], i, j)
-			}
-			b.WriteString(`</ul>`)
-		case 3:
-			b.WriteString(`<table style="border:1px solid;border-collapse:collapse"><tr><td style="border:1px solid">Owner</td><td style="border:1px solid">Due</td><td style="border:1px solid">State</td></tr>`)
-			for j := 0; j < 3; j++ {
-				fmt.Fprintf(&b, `<tr><td style="border:1px solid">Person %d</td><td style="border:1px solid">2026-02-%02d</td><td style="border:1px solid">open</td></tr>`, j, j+1)
-			}
-			b.WriteString(`</table>`)
-		case 5:
-			fmt.Fprintf(&b, `<p style="margin-top:0pt;margin-bottom:0pt"><span style="font-family:Consolas">code_%d()</span> returned <span style="color:red">%d</span> errors.</p>`, i, i%7)
-		}
-	}
-	b.WriteString(`</div></body></html>`)
-	return []byte(b.String())
-}
-
-// fuzzSeedPages are the inputs of testdata/fuzz (the "go test fuzz v1" files).
-func fuzzSeedPages(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob("testdata/fuzz/*/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, lit, ok := strings.Cut(string(src), "\n[]byte(")
-		if !ok || !strings.HasSuffix(strings.TrimSpace(lit), ")") {
-			t.Fatalf("%s: not a []byte fuzz input", f)
-		}
-		s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimSpace(lit), ")"))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[f] = []byte(s)
-	}
-	return out
-}
+// perfPage is the page make perf measures the OneNote routes with.
+func perfPage(title string, size int) []byte { return []byte(pagegen.Page(title, size)) }
 
 // TestDirectMatchesLibrary: wherever the direct renderer takes a page, it writes exactly what
 // html-to-markdown writes; and it does take the pages OneNote typically gives.

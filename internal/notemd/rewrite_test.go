@@ -2,8 +2,7 @@ package notemd
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"testing"
 
@@ -109,18 +108,7 @@ func TestSharedWalks(t *testing.T) {
 		"markers2":    []byte("<p>&#x7;&#61442;&#0007<a href=\"mailto:&#xf002;@x\"></a></p>"),
 		"images":      []byte(`<div style="font-style:italic"><img src="` + res + `0-i/$value"></div><div><notemd-image dest="x" style="font-weight:bold">k</notemd-image></div>`),
 	}
-	files, _ := filepath.Glob("testdata/*.html")
-	seeds, _ := filepath.Glob("testdata/fuzz/*/*")
-	for _, f := range append(files, seeds...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s, err := fuzzSeed(b); err == nil {
-			b = s
-		}
-		pages[f] = b
-	}
+	maps.Copy(pages, knownPages(t))
 	pages["bench"] = benchPage(20 << 10)
 	for name, src := range pages {
 		checkSharedWalks(t, name, src)
