@@ -97,7 +97,6 @@ func TestChangedCacheIsParsedAgain(t *testing.T) {
 	a.home, a.data = env.signIn(t, c, emulator.DemoUsers()[0].ID)
 	mustToken(t, c, a)
 	mustToken(t, c, a)
-	before := c.parses.Load()
 	tc := &TokenCache{Data: append([]byte(nil), a.data...)}
 	if _, err := elsewhere.Refresh(context.Background(), a.home, tc); err != nil {
 		t.Fatal(err)
@@ -106,8 +105,7 @@ func TestChangedCacheIsParsedAgain(t *testing.T) {
 		t.Fatal("the refresh elsewhere did not change the access token")
 	}
 	a.data = tc.Data
-	mustToken(t, c, a)
-	if got := c.parses.Load() - before; got != 1 {
+	if got := parsesDuring(c, func() { mustToken(t, c, a) }); got != 1 {
 		t.Errorf("the changed cache was parsed %d times, want 1", got)
 	}
 }
@@ -121,9 +119,7 @@ func TestFailedTokenCallForgetsTheCache(t *testing.T) {
 	var a testSession
 	a.home, a.data = env.signIn(t, c, emulator.DemoUsers()[0].ID)
 	mustToken(t, c, a)
-	before := c.parses.Load()
-	mustToken(t, c, a)
-	if got := c.parses.Load() - before; got != 0 {
+	if got := parsesDuring(c, func() { mustToken(t, c, a) }); got != 0 {
 		t.Fatalf("an unchanged cache was parsed %d times", got)
 	}
 	env.emu.FailNext(emulator.Fault{Endpoint: "token", Status: 500})
@@ -131,9 +127,7 @@ func TestFailedTokenCallForgetsTheCache(t *testing.T) {
 	if _, err := c.TokenFor(context.Background(), a.home, tc, []string{"Mail.Read"}); err == nil {
 		t.Fatal("the token call succeeded despite the token endpoint's 500")
 	}
-	before = c.parses.Load()
-	mustToken(t, c, a)
-	if got := c.parses.Load() - before; got != 1 {
+	if got := parsesDuring(c, func() { mustToken(t, c, a) }); got != 1 {
 		t.Errorf("after a failed call the cache was parsed %d times, want 1", got)
 	}
 }
@@ -165,9 +159,7 @@ func TestLegacyKeysAreNeverHeld(t *testing.T) {
 		t.Fatal("mayUpgrade does not tell the v1.0 key from the v1.1 ones")
 	}
 	for i := range 3 {
-		before := c.parses.Load()
-		mustToken(t, c, legacy)
-		if c.parses.Load() == before {
+		if parsesDuring(c, func() { mustToken(t, c, legacy) }) == 0 {
 			t.Fatalf("call %d: the v1.0 cache was taken as held", i+1)
 		}
 	}
@@ -181,32 +173,29 @@ func TestAffinityKeepsSessionsParsed(t *testing.T) {
 	env := newEmulatorEnv(t)
 	c := env.client(t, n) // keeps 4n = 8 clients
 	sessions := env.signInMany(t, c, m)
-	before := c.parses.Load()
-	for _, s := range sessions {
-		mustToken(t, c, s)
-	}
-	if got := c.parses.Load() - before; got != m {
-		t.Errorf("first round: %d parses, want %d", got, m)
-	}
-	before = c.parses.Load()
-	for range 3 {
+	round := func() {
 		for _, s := range sessions {
 			mustToken(t, c, s)
 		}
 	}
-	if got := c.parses.Load() - before; got != 0 {
+	if got := parsesDuring(c, round); got != m {
+		t.Errorf("first round: %d parses, want %d", got, m)
+	}
+	if got := parsesDuring(c, func() { round(); round(); round() }); got != 0 {
 		t.Errorf("rounds with unchanged caches: %d parses, want 0", got)
 	}
-	var wg sync.WaitGroup
-	for _, s := range sessions {
-		wg.Go(func() {
-			for range 20 {
-				mustToken(t, c, s)
-			}
-		})
+	concurrent := func() {
+		var wg sync.WaitGroup
+		for _, s := range sessions {
+			wg.Go(func() {
+				for range 20 {
+					mustToken(t, c, s)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	if got := c.parses.Load() - before; got != 0 {
+	if got := parsesDuring(c, concurrent); got != 0 {
 		t.Errorf("concurrent rounds with unchanged caches: %d parses, want 0", got)
 	}
 }
@@ -337,4 +326,11 @@ func TestMayUpgrade(t *testing.T) {
 			t.Errorf("mayUpgrade(%s) = %v, want %v", data, got, want)
 		}
 	}
+}
+
+// parsesDuring is how many session caches c parsed while fn ran.
+func parsesDuring(c *Client, fn func()) int64 {
+	before := c.parses.Load()
+	fn()
+	return c.parses.Load() - before
 }

@@ -167,18 +167,7 @@ func TestSealedStoreKeepsConditions(t *testing.T) {
 // session rewritten, deleted or expired by another instance on the same directory is seen at
 // once, and an unchanged record opens to the same plaintext.
 func TestSealedStoreSeesOtherInstances(t *testing.T) {
-	dir := t.TempDir()
-	ring := testKeys(t, key(6))
-	var insts [2]scs.Store
-	for i := range insts {
-		fs, err := session.NewFileStore(dir, session.FileStoreOptions{SweepInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fs.Close()
-		insts[i] = session.Sealed(fs, ring)
-	}
-	a, b := insts[0], insts[1]
+	a, b := twoInstances(t, key(6))
 	find := func(st scs.Store) string {
 		t.Helper()
 		p, found, err := st.Find("S")
@@ -225,18 +214,7 @@ func TestSealedStoreSeesOtherInstances(t *testing.T) {
 // A record the file store lends for the call (View, a pooled buffer) is copied before it is kept:
 // reading another session into the same buffer must not make a rewritten session look unchanged.
 func TestSealedStoreKeepsACopyOfLentRecords(t *testing.T) {
-	dir := t.TempDir()
-	ring := testKeys(t, key(7))
-	var insts [2]scs.Store
-	for i := range insts {
-		fs, err := session.NewFileStore(dir, session.FileStoreOptions{SweepInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fs.Close()
-		insts[i] = session.Sealed(fs, ring)
-	}
-	a, b := insts[0], insts[1]
+	a, b := twoInstances(t, key(7))
 	exp := time.Now().Add(time.Hour)
 	for tok, v := range map[string]string{"S": "S v1", "T": "T v1"} {
 		if err := b.Commit(tok, []byte(v), exp); err != nil {
@@ -259,4 +237,22 @@ func TestSealedStoreKeepsACopyOfLentRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// twoInstances are two sealed file stores on one directory with the same key, as two app
+// processes sharing SESSION_DIR.
+func twoInstances(t *testing.T, k []byte) (scs.Store, scs.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	ring := testKeys(t, k)
+	var insts [2]scs.Store
+	for i := range insts {
+		fs, err := session.NewFileStore(dir, session.FileStoreOptions{SweepInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fs.Close() })
+		insts[i] = session.Sealed(fs, ring)
+	}
+	return insts[0], insts[1]
 }
