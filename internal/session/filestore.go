@@ -3,6 +3,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -247,19 +248,8 @@ func (s *FileStore) step(name string) error {
 // is reported as found=false with a nil error; only a real I/O failure (such
 // as a permission error) is returned as an error.
 func (s *FileStore) Find(token string) (b []byte, found bool, err error) {
-	data, err := readFile(filepath.Join(s.dir, fileName(token)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("session store: find: %w", err)
-	}
-	payload, ok := decodeFile(data, time.Now())
-	if !ok {
-		// Expired or damaged: the sweeper removes it.
-		return nil, false, nil
-	}
-	return payload, true, nil
+	found, err = s.View(token, func(record []byte) { b = bytes.Clone(record) })
+	return b, found, err
 }
 
 // readBuffers lends View its buffers: a signed-in request reads its session, and a fresh 16 KB

@@ -4,6 +4,4 @@ package session
 
 import "os"
 
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
-
 func readFileInto(path string, _ []byte) ([]byte, error) { return os.ReadFile(path) }

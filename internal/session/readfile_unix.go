@@ -8,14 +8,11 @@ import (
 	"syscall"
 )
 
-// readFile reads a whole session file with three system calls (open, one pread when the file is
-// smaller than the buffer, close). os.ReadFile also stats the file, registers it with the
-// runtime's poller and reads again to be told it is at the end, which for a regular file is work
-// for nothing: on the request path of every signed-in page, the session read was ten system
-// calls of the app's fourteen per request (make perf's profile).
-func readFile(path string) ([]byte, error) { return readFileInto(path, make([]byte, 0, 16<<10)) }
-
-// readFileInto is readFile into buf (grown when the file is larger).
+// readFileInto reads a whole session file into buf (grown when the file is larger) with three
+// system calls: open, one pread when the file is smaller than the buffer, close. os.ReadFile also
+// stats the file, registers it with the runtime's poller and reads again to be told it is at the
+// end, which for a regular file is work for nothing: on the request path of every signed-in page,
+// the session read was ten system calls of the app's fourteen per request (make perf's profile).
 func readFileInto(path string, buf []byte) ([]byte, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	for errors.Is(err, syscall.EINTR) {

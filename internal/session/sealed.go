@@ -49,23 +49,35 @@ func OpenRecord(keys *Keys, digest string, record []byte) ([]byte, error) {
 	return keys.Open(record, recordADOf(digest))
 }
 
-func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byte, bool, error) {
-	if err != nil || !found {
-		if err == nil {
-			s.opened.drop(token)
-		}
-		return nil, false, err
-	}
+// openRecord opens b, the record stored under token, unless it is the very record opened
+// before (then the same plaintext). lent: b is only borrowed (FileStore.View), so the cache keeps
+// a copy.
+func (s *sealedStore) openRecord(token string, b []byte, lent bool) ([]byte, bool) {
 	if p, ok := s.opened.get(token, b); ok {
-		return p, true, nil // the very record opened before: the same plaintext
+		return p, true
 	}
 	p, err := s.keys.Open(b, recordAD(token))
 	if err != nil {
 		s.opened.drop(token)
-		return nil, false, nil // planted, swapped, damaged or sealed with a retired key: no session
+		return nil, false // planted, swapped, damaged or sealed with a retired key: no session
+	}
+	if lent {
+		b = bytes.Clone(b)
 	}
 	s.opened.put(token, b, p)
-	return p, true, nil
+	return p, true
+}
+
+func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byte, bool, error) {
+	if err != nil {
+		return nil, false, err
+	}
+	if !found {
+		s.opened.drop(token)
+		return nil, false, nil
+	}
+	p, ok := s.openRecord(token, b, false)
+	return p, ok, nil
 }
 
 // viewer is a store that lends its record for the length of a call instead of copying it out
@@ -78,23 +90,11 @@ func (s *sealedStore) Find(token string) ([]byte, bool, error) {
 	if v, ok := s.inner.(viewer); ok {
 		var p []byte
 		var opened bool
-		found, err := v.View(token, func(b []byte) {
-			if p, opened = s.opened.get(token, b); opened {
-				return // the very record opened before: the same plaintext
-			}
-			var oerr error
-			if p, oerr = s.keys.Open(b, recordAD(token)); oerr == nil {
-				opened = true
-				s.opened.put(token, bytes.Clone(b), p) // b is lent: keep a copy
-			}
-		})
-		if err != nil || !found || !opened {
-			if err == nil {
-				s.opened.drop(token) // gone, or planted, swapped, damaged or sealed with a retired key
-			}
-			return nil, false, err
+		found, err := v.View(token, func(b []byte) { p, opened = s.openRecord(token, b, true) })
+		if err == nil && !found {
+			s.opened.drop(token)
 		}
-		return p, true, nil
+		return p, opened, err
 	}
 	b, found, err := s.inner.Find(token)
 	return s.open(token, b, found, err)
