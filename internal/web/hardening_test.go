@@ -65,6 +65,25 @@ func TestRequestIDs(t *testing.T) {
 	}
 }
 
+// An error page shows its request ID (what a person quotes when asking for help); a page that
+// worked does not, so it depends only on what it shows (the home page is kept rendered per
+// user) and its ID travels in X-Request-Id alone.
+func TestRequestIDOnErrorPagesOnly(t *testing.T) {
+	h := stacktest.Start(t, stacktest.Options{})
+	c := h.Browser()
+	h.SignIn(c)
+	missing := h.Get(c, "/no-such-page")
+	if id := missing.Header.Get("X-Request-Id"); missing.Status != http.StatusNotFound || id == "" || !strings.Contains(missing.Body, id) {
+		t.Errorf("404 page (%d) does not show its request ID %q", missing.Status, id)
+	}
+	for range 2 {
+		home := h.Get(c, "/")
+		if id := home.Header.Get("X-Request-Id"); home.Status != http.StatusOK || id == "" || strings.Contains(home.Body, "Request ID") {
+			t.Errorf("home page (%d, X-Request-Id %q) shows a request ID", home.Status, id)
+		}
+	}
+}
+
 // "Refresh now" is one at a time per session and rationed; pages that may refresh wait their
 // turn, one at a time per session.
 func TestIdentityCallsBoundedPerSession(t *testing.T) {
