@@ -114,8 +114,7 @@ type env struct {
 	emu              *proc
 	emuURL, caFile   string
 	app, base        *target
-	cookie           string   // the first session's Cookie header (for single requests)
-	cookies          []string // every session's, for the load
+	cookies          []string // every signed-in session's Cookie header; single requests use the first
 	raw              io.Writer
 	appEnv, appArgs  []string
 	baseArgs         []string
@@ -147,7 +146,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.hold {
 		fmt.Printf("app:      %s (pid %d)\nbaseline: %s (pid %d)\nemulator: %s (pid %d)\nCookie: %s\npages:",
-			e.app.url, e.app.p.pid(), e.base.url, e.base.p.pid(), e.emuURL, e.emu.pid(), e.cookie)
+			e.app.url, e.app.p.pid(), e.base.url, e.base.p.pid(), e.emuURL, e.emu.pid(), e.cookies[0])
 		for _, p := range pages {
 			fmt.Printf(" %s=/notes/pages/%s", strings.ReplaceAll(p.label, " ", ""), p.id)
 		}
@@ -298,15 +297,14 @@ func (e *env) setUp(ctx context.Context) error {
 		}
 		e.cookies = append(e.cookies, c)
 	}
-	e.cookie = e.cookies[0]
 
 	// The baseline's bytes: what the app answers the signed-in user.
 	plain := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	status, _, index, hdr, err := get(ctx, plain, appURL+"/", e.cookie)
+	status, _, index, hdr, err := get(ctx, plain, appURL+"/", e.cookies[0])
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("GET / signed in: %d %v", status, err)
 	}
-	status, _, demo, _, err := get(ctx, plain, appURL+"/msal-demo", e.cookie)
+	status, _, demo, _, err := get(ctx, plain, appURL+"/msal-demo", e.cookies[0])
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("GET /msal-demo signed in: %d %v", status, err)
 	}
@@ -448,7 +446,7 @@ func (e *env) sequential(ctx context.Context, round int, scenario string, t *tar
 	t0 := time.Now()
 	for len(lat) < 3 || time.Since(t0) < d {
 		s := time.Now()
-		status, _, _, _, err := get(ctx, client, t.url+path, e.cookie)
+		status, _, _, _, err := get(ctx, client, t.url+path, e.cookies[0])
 		if err != nil {
 			return sample{}, err
 		}
@@ -498,7 +496,7 @@ func (e *env) preflight(ctx context.Context, _ *report) error {
 	}
 	for _, c := range checks {
 		if c.cookie == "" {
-			c.cookie = e.cookie
+			c.cookie = e.cookies[0]
 		}
 		status, _, body, _, err := get(ctx, plain, c.t.url+c.path, c.cookie)
 		if err != nil {
