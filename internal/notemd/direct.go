@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/JohannesKaufmann/html-to-markdown/v2/collapse"
 	"golang.org/x/net/html"
@@ -28,14 +29,15 @@ import (
 )
 
 // renderDirect converts doc (an <html> element holding the rewritten body) as
-// mdConverter().ConvertNode would; ok is false when it declines. It changes the tree either
-// way, as the converter's passes would.
-func renderDirect(doc *html.Node) (out []byte, ok bool) {
+// tidy(mdConverter().ConvertNode(doc)) would; ok is false when it declines. It changes the
+// tree either way, as the converter's passes would. sizeHint is the page's size in bytes:
+// the Markdown buffer starts at a size that usually holds the page's Markdown.
+func renderDirect(doc *html.Node, sizeHint int) (md string, ok bool) {
 	removeCommentsMergeText(doc)
 	c := checker{}
 	c.walk(doc, ancestry{})
 	if c.bad {
-		return nil, false
+		return "", false
 	}
 	for _, s := range c.spaces {
 		if s[0] != nil {
@@ -52,44 +54,44 @@ func renderDirect(doc *html.Node) (out []byte, ok bool) {
 		c = checker{strikeOnly: true}
 		c.walk(doc, ancestry{})
 		if c.bad {
-			return nil, false
+			return "", false
 		}
 	}
 	collapse.Collapse(doc, &collapse.DomFuncs{IsBlockNode: func(n *html.Node) bool {
 		return convBlock(n.Data)
 	}})
-	r := directRenderer{ok: true}
-	out = r.node(make([]byte, 0, 4096), doc, false)
-	if !r.ok {
-		return nil, false
+	r := getRenderer()
+	defer putRenderer(r)
+	if cap(r.out) < sizeHint/2 {
+		// Half the page's size holds the Markdown of the pages measured (a third of it on
+		// benchPage, less on pages with more markup); growing a large buffer from small
+		// would allocate it several times over.
+		r.out = make([]byte, 0, sizeHint/2)
 	}
-	// The post-render steps: trim, unescape, code-block newlines.
-	// (In place where a step only shortens the text: out is the renderer's own buffer, and
-	// each copy of a large page's Markdown is garbage to collect.)
+	out := r.node(r.out[:0], doc, false)
+	r.out = out
+	if !r.ok {
+		return "", false
+	}
+	// The post-render steps: trim, unescape, code-block newlines, then tidy.
+	// (In place where a step only shortens the text, and unescaped into the renderer's second
+	// buffer: each copy of a large page's Markdown is garbage to collect.)
 	out = bytes.TrimSpace(out)
 	out = trimConsecutiveNewlinesTo(out[:0], out)
 	out = trimUnnecessaryHardLineBreaks(out)
-	out = unEscape(out)
-	return replaceCodeBlockNewlines(out), true
+	if bytes.IndexByte(out, placeholder) >= 0 {
+		if cap(r.aux) < len(out) {
+			r.aux = make([]byte, 0, len(out)) // unescaping never lengthens the text
+		}
+		r.aux = unEscapeTo(r.aux[:0], out)
+		out = r.aux
+	}
+	return tidy(replaceCodeBlockNewlines(out)), true
 }
 
 // replaceCodeBlockNewlines is bytes.ReplaceAll(b, codeBlockNewline, "\n") done in b.
 func replaceCodeBlockNewlines(b []byte) []byte {
-	w, r := 0, 0
-	for {
-		i := bytes.Index(b[r:], codeBlockNewline)
-		if i < 0 {
-			if w == 0 {
-				return b // none
-			}
-			w += copy(b[w:], b[r:])
-			return b[:w]
-		}
-		w += copy(b[w:], b[r:r+i])
-		b[w] = '\n'
-		w++
-		r += i + len(codeBlockNewline)
-	}
+	return replaceShorter(b, codeBlockNewline, []byte("\n"))
 }
 
 // removeCommentsMergeText removes comment nodes (the base plugin's TagTypeRemove for
@@ -547,9 +549,71 @@ func hasNonEmptyText(n *html.Node) bool {
 
 // directRenderer writes the Markdown of the checked tree. ok turns false when it meets
 // something the checks let through but it does not render with certainty.
+//
+// Its buffers are kept between conversions (renderers): out and aux hold a whole page's
+// Markdown, free the scratch buffers, held and items the lists' and tables' parts (each a stack:
+// a list nested in an item pushes its own above its parent's and pops them before the
+// parent goes on).
 type directRenderer struct {
-	ok   bool
-	free [][]byte // scratch buffers
+	ok       bool
+	out, aux []byte
+	free     [][]byte // scratch buffers
+	held     [][]byte // scratch buffers in use by the lists and tables being rendered
+	items    []listItem
+	cells    [][]byte
+	rowEnds  []int
+	aligns   []string
+}
+
+type listItem struct {
+	content []byte
+	task    string
+}
+
+// renderers keeps directRenderers (and their buffers) between conversions: each holds a
+// conversion's state, so it is taken by one conversion at a time and reset when taken.
+var renderers = sync.Pool{New: func() any { return new(directRenderer) }}
+
+func getRenderer() *directRenderer {
+	r := renderers.Get().(*directRenderer)
+	r.ok = true
+	return r
+}
+
+// maxKeptBuffer is the largest buffer a renderer keeps for the next conversion: a page far
+// larger than usual should not hold its memory until the pool is emptied.
+const maxKeptBuffer = 4 << 20
+
+func putRenderer(r *directRenderer) {
+	if cap(r.out) > maxKeptBuffer {
+		r.out = nil
+	}
+	if cap(r.aux) > maxKeptBuffer {
+		r.aux = nil
+	}
+	// Nothing of this conversion stays reachable from the pool (the scratch buffers are
+	// overwritten before they are read again).
+	r.release(0)
+	clear(r.items[:cap(r.items)])
+	r.items = r.items[:0]
+	clear(r.cells[:cap(r.cells)])
+	r.cells = r.cells[:0]
+	r.rowEnds = r.rowEnds[:0]
+	clear(r.aligns[:cap(r.aligns)])
+	r.aligns = r.aligns[:0]
+	renderers.Put(r)
+}
+
+// hold keeps a scratch buffer in use until release(base) is called, base being the length
+// of r.held when the list or table began.
+func (r *directRenderer) hold(b []byte) { r.held = append(r.held, b) }
+
+func (r *directRenderer) release(base int) {
+	for _, b := range r.held[base:] {
+		r.put(b)
+	}
+	clear(r.held[base:])
+	r.held = r.held[:base]
 }
 
 func (r *directRenderer) get() []byte {
@@ -680,8 +744,8 @@ func (r *directRenderer) inlineCode(b []byte, n *html.Node) []byte {
 		return append(b, '`')
 	}
 	c := collapseInlineCodeContent(code)
-	fence := strings.Repeat("`", longestRun(c, '`')+1)
-	b = append(b, fence...)
+	fence := longestRun(c, '`') + 1
+	b = appendRepeat(b, '`', fence)
 	if c[0] == '`' {
 		b = append(b, ' ')
 	}
@@ -689,7 +753,7 @@ func (r *directRenderer) inlineCode(b []byte, n *html.Node) []byte {
 	if c[len(c)-1] == '`' {
 		b = append(b, ' ')
 	}
-	return append(b, fence...)
+	return appendRepeat(b, '`', fence)
 }
 
 // blockCode is renderBlockCode.
@@ -698,9 +762,9 @@ func (r *directRenderer) blockCode(b []byte, n *html.Node) []byte {
 	code := codeWithoutTags(r.get(), n, &info)
 	defer r.put(code)
 	code = bytes.TrimSuffix(code, []byte("\n"))
-	fence := strings.Repeat("`", max(3, longestRun(code, '`')+1))
+	fence := max(3, longestRun(code, '`')+1)
 	b = append(b, "\n\n"...)
-	b = append(b, fence...)
+	b = appendRepeat(b, '`', fence)
 	b = append(b, info...)
 	b = append(b, '\n')
 	for {
@@ -713,7 +777,7 @@ func (r *directRenderer) blockCode(b []byte, n *html.Node) []byte {
 		code = rest
 	}
 	b = append(b, '\n')
-	b = append(b, fence...)
+	b = appendRepeat(b, '`', fence)
 	return append(b, "\n\n"...)
 }
 
@@ -725,7 +789,8 @@ func (r *directRenderer) heading(b []byte, n *html.Node, inLink bool) []byte {
 		return b
 	}
 	// \n and \r become spaces, runs of spaces one space (the regexp "  +").
-	s := make([]byte, 0, len(content))
+	s := r.get()
+	defer func() { r.put(s) }() // (s grows below)
 	for _, c := range content {
 		if c == '\n' || c == '\r' {
 			c = ' '
@@ -763,7 +828,9 @@ func (r *directRenderer) link(b []byte, n *html.Node) []byte {
 		title = ""
 	}
 	left, trimmed, right := surroundingSpaces(content)
-	trimmed = escapeMultiLine(trimConsecutiveNewlines(trimmed))
+	trimmed = trimConsecutiveNewlinesTo(r.get(), trimmed)
+	defer r.put(trimmed)
+	trimmed = escapeMultiLine(trimmed)
 	b = append(b, left...)
 	b = append(b, '[')
 	b = append(b, trimmed...)
@@ -785,7 +852,9 @@ func (r *directRenderer) quote(b []byte, n *html.Node, inLink bool) []byte {
 	if c == nil {
 		return b
 	}
-	c = trimUnnecessaryHardLineBreaks(trimConsecutiveNewlines(c))
+	c = trimConsecutiveNewlinesTo(r.get(), c)
+	defer r.put(c)
+	c = trimUnnecessaryHardLineBreaks(c)
 	b = append(b, "\n\n> "...)
 	for _, ch := range c {
 		b = append(b, ch)
@@ -798,30 +867,27 @@ func (r *directRenderer) quote(b []byte, n *html.Node, inLink bool) []byte {
 
 // list is renderList (markdown.go).
 func (r *directRenderer) list(b []byte, n *html.Node, inLink bool) []byte {
-	type item struct {
-		content []byte
-		task    string
-	}
-	var items []item
-	var bufs [][]byte
+	heldBase, itemBase := len(r.held), len(r.items)
 	defer func() {
-		for _, buf := range bufs {
-			r.put(buf)
-		}
+		r.release(heldBase)
+		clear(r.items[itemBase:])
+		r.items = r.items[:itemBase]
 	}()
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		buf := r.node(r.get(), c, inLink)
-		bufs = append(bufs, buf)
 		content := bytes.TrimSpace(buf)
 		task := ""
 		if c.Type == html.ElementNode {
 			task = attr(c, attrTask)
 		}
 		if len(content) == 0 && task == "" {
+			r.put(buf)
 			continue
 		}
-		items = append(items, item{content, task})
+		r.hold(buf)
+		r.items = append(r.items, listItem{content, task})
 	}
+	items := r.items[itemBase:]
 	if len(items) == 0 {
 		return b
 	}
@@ -848,7 +914,17 @@ func (r *directRenderer) list(b []byte, n *html.Node, inLink bool) []byte {
 		case "open":
 			b = append(b, "[ ] "...)
 		}
-		content := unEscape(tightenItem(it.content))
+		// unEscape(tightenItem(content)), in scratch buffers. (content is nil or not empty:
+		// bytes.TrimSpace gives nil for blank text, and tightenItem nil for nil.)
+		content := it.content
+		if len(content) > 0 && hasBlankLine(content) {
+			content = appendTightened(r.get(), content)
+			r.hold(content)
+		}
+		if bytes.IndexByte(content, placeholder) >= 0 {
+			content = unEscapeTo(r.get(), content)
+			r.hold(content)
+		}
 		for j := 0; content != nil; j++ {
 			var line []byte
 			line, content, _ = bytes.Cut(content, []byte("\n"))
@@ -902,49 +978,63 @@ func (r *directRenderer) cell(b []byte, n *html.Node, inLink bool) []byte {
 // first row promoted to the header, minimal padding), for tables without th, thead, caption
 // or spans (the checker declined those).
 func (r *directRenderer) table(b []byte, n *html.Node, inLink bool) []byte {
-	var rows [][][]byte
-	var aligns []string
-	var bufs [][]byte
+	// The rows' cells go on r.cells, the end of each row on r.rowEnds.
+	heldBase, cellBase, rowBase, alignBase := len(r.held), len(r.cells), len(r.rowEnds), len(r.aligns)
 	defer func() {
-		for _, buf := range bufs {
-			r.put(buf)
-		}
+		r.release(heldBase)
+		clear(r.cells[cellBase:])
+		r.cells = r.cells[:cellBase]
+		r.rowEnds = r.rowEnds[:rowBase]
+		clear(r.aligns[alignBase:])
+		r.aligns = r.aligns[:alignBase]
 	}()
 	for tr := range descendants(n) {
 		if tr.Type != html.ElementNode || tr.Data != "tr" {
 			continue
 		}
-		var cells [][]byte
 		for td := range descendants(tr) {
 			if td.Type != html.ElementNode || (td.Data != "td" && td.Data != "th") {
 				continue
 			}
-			if len(rows) == 0 {
+			if len(r.rowEnds) == rowBase {
 				a, _ := libAttr(td, "align")
-				aligns = append(aligns, a)
+				r.aligns = append(r.aligns, a)
 			}
 			buf := r.node(r.get(), td, inLink)
-			bufs = append(bufs, buf)
+			r.hold(buf)
 			content := bytes.TrimSpace(buf)
 			// (bytes.ReplaceAll copies even when there is nothing to replace.)
 			if bytes.Contains(content, []byte("\a|")) {
-				content = bytes.ReplaceAll(content, []byte("\a|"), []byte(`\|`))
+				content = appendReplaced(r.get(), content, []byte("\a|"), []byte(`\|`))
+				r.hold(content)
 			}
-			content = unEscape(content)
+			if bytes.IndexByte(content, placeholder) >= 0 {
+				content = unEscapeTo(r.get(), content)
+				r.hold(content)
+			}
 			if bytes.IndexByte(content, '\n') >= 0 {
-				content = bytes.ReplaceAll(content, []byte("\n"), []byte("<br />"))
+				content = appendReplaced(r.get(), content, []byte("\n"), []byte("<br />"))
+				r.hold(content)
 			}
-			cells = append(cells, content)
+			r.cells = append(r.cells, content)
 		}
-		rows = append(rows, cells)
+		r.rowEnds = append(r.rowEnds, len(r.cells))
 	}
-	if len(rows) == 0 {
+	rowEnds, aligns := r.rowEnds[rowBase:], r.aligns[alignBase:]
+	if len(rowEnds) == 0 {
 		r.ok = false // the plugin would give the table up to the fallback renderer
 		return b
 	}
+	row := func(i int) [][]byte {
+		from := cellBase
+		if i > 0 {
+			from = rowEnds[i-1]
+		}
+		return r.cells[from:rowEnds[i]]
+	}
 	cols := 0
-	for _, cells := range rows {
-		cols = max(cols, len(cells))
+	for i := range rowEnds {
+		cols = max(cols, len(row(i)))
 	}
 	writeRow := func(cells [][]byte) {
 		for i := range cols {
@@ -959,7 +1049,7 @@ func (r *directRenderer) table(b []byte, n *html.Node, inLink bool) []byte {
 		}
 	}
 	b = append(b, "\n\n"...)
-	writeRow(rows[0])
+	writeRow(row(0))
 	b = append(b, '\n')
 	for i := range cols {
 		align := ""
@@ -983,8 +1073,8 @@ func (r *directRenderer) table(b []byte, n *html.Node, inLink bool) []byte {
 		b = append(b, '|')
 	}
 	b = append(b, '\n')
-	for _, cells := range rows[1:] {
-		writeRow(cells)
+	for i := 1; i < len(rowEnds); i++ {
+		writeRow(row(i))
 		b = append(b, '\n')
 	}
 	return append(b, "\n\n"...)

@@ -68,7 +68,11 @@ func unEscape(chars []byte) []byte {
 	if bytes.IndexByte(chars, placeholder) < 0 {
 		return chars
 	}
-	out := make([]byte, 0, len(chars))
+	return unEscapeTo(make([]byte, 0, len(chars)), chars)
+}
+
+// unEscapeTo is unEscape appending to out (which must not overlap chars), placeholders or not.
+func unEscapeTo(out, chars []byte) []byte {
 	next := 0 // placeholders before next were passed over by an unescaper's skip
 	for i, c := range chars {
 		if c != placeholder {
@@ -356,15 +360,10 @@ func nextRune(chars []byte, index int) rune {
 	return 0
 }
 
-// trimConsecutiveNewlines is textutils.TrimConsecutiveNewlines: at most two newlines in a row,
-// the spaces between extra newlines dropped. (It decodes runes; only ASCII bytes matter, so
-// bytes give the same result.)
-func trimConsecutiveNewlines(input []byte) []byte {
-	return trimConsecutiveNewlinesTo(make([]byte, 0, len(input)), input)
-}
-
-// trimConsecutiveNewlinesTo is trimConsecutiveNewlines appending to result, which may be
-// input[:0]: no byte is written before it is read.
+// trimConsecutiveNewlinesTo appends textutils.TrimConsecutiveNewlines(input) to result, which
+// may be input[:0] (no byte is written before it is read): at most two newlines in a row, the
+// spaces between extra newlines dropped. (The library decodes runes; only ASCII bytes matter,
+// so bytes give the same result.)
 func trimConsecutiveNewlinesTo(result, input []byte) []byte {
 	newlines := 0
 	spaces := 0 // pending spaces, written before the next kept byte
@@ -396,14 +395,52 @@ func appendSpaces(b []byte, n int) []byte {
 	return b
 }
 
-// trimUnnecessaryHardLineBreaks is textutils.TrimUnnecessaryHardLineBreaks.
+// trimUnnecessaryHardLineBreaks is textutils.TrimUnnecessaryHardLineBreaks, done in content.
 func trimUnnecessaryHardLineBreaks(content []byte) []byte {
 	for _, r := range [...][2]string{{"  \n\n", "\n\n"}, {"  \n  \n", "\n\n"}, {"  \n \n", "\n\n"}} {
-		if bytes.Contains(content, []byte(r[0])) {
-			content = bytes.ReplaceAll(content, []byte(r[0]), []byte(r[1]))
-		}
+		content = replaceShorter(content, []byte(r[0]), []byte(r[1]))
 	}
 	return content
+}
+
+// replaceShorter is bytes.ReplaceAll(b, old, new) done in b, for a new no longer than old:
+// what is written never passes what is yet to be read.
+func replaceShorter(b, old, new []byte) []byte {
+	w, r := 0, 0
+	for {
+		i := bytes.Index(b[r:], old)
+		if i < 0 {
+			if r == 0 {
+				return b // none
+			}
+			w += copy(b[w:], b[r:])
+			return b[:w]
+		}
+		w += copy(b[w:], b[r:r+i])
+		w += copy(b[w:], new)
+		r += i + len(old)
+	}
+}
+
+// appendReplaced appends bytes.ReplaceAll(s, old, new) to dst.
+func appendReplaced(dst, s, old, new []byte) []byte {
+	for {
+		i := bytes.Index(s, old)
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:i]...)
+		dst = append(dst, new...)
+		s = s[i+len(old):]
+	}
+}
+
+// appendRepeat appends n times c.
+func appendRepeat(b []byte, c byte, n int) []byte {
+	for ; n > 0; n-- {
+		b = append(b, c)
+	}
+	return b
 }
 
 // escapeMultiLine is textutils.EscapeMultiLine (a link's text over several lines).

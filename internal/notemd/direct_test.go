@@ -24,11 +24,11 @@ func markdownDirectOnly(page []byte, link func(Resource) string) (md string, ok 
 		return "", false, err
 	}
 	rewriteForMarkdown(p, link)
-	out, ok := renderDirect(pageDoc(p))
+	md, ok = renderDirect(pageDoc(p), len(page))
 	if !ok {
 		return "", false, nil
 	}
-	return tidy(out), true, nil
+	return md, true, nil
 }
 
 // checkDirect converts page both ways (each with its own assetLink, as the names it hands

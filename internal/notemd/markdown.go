@@ -234,35 +234,54 @@ func renderList(ctx converter.Context, w converter.Writer, n *html.Node) convert
 // blank line stays, as Markdown needs it there.
 func tightenItem(content []byte) []byte {
 	if !hasBlankLine(content) {
-		return content // nothing to tighten (bytes.Join of its bytes.Split would be a copy)
+		return content // nothing to tighten (and no copy)
 	}
-	lines := bytes.Split(content, []byte("\n"))
-	out := make([][]byte, 0, len(lines))
-	for i := 0; i < len(lines); i++ {
-		if len(bytes.TrimSpace(lines[i])) > 0 || len(out) == 0 {
-			out = append(out, lines[i])
+	return appendTightened(nil, content)
+}
+
+// appendTightened appends tightenItem(content) to dst, whether content has blank lines or not.
+// (Written as the lines of content joined by newlines, the last line written being dst[last:].)
+func appendTightened(dst, content []byte) []byte {
+	last := -1 // where the last line written starts in dst; -1 before the first line
+	write := func(line []byte) {
+		if last >= 0 {
+			dst = append(dst, '\n')
+		}
+		last = len(dst)
+		dst = append(dst, line...)
+	}
+	blank := func(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
+	rest, more := content, true
+	for more {
+		var line []byte
+		line, rest, more = bytes.Cut(rest, []byte("\n"))
+		if !blank(line) || last < 0 {
+			write(line)
 			continue
 		}
-		j := i
-		for j < len(lines) && len(bytes.TrimSpace(lines[j])) == 0 {
-			j++
+		// A run of blank lines: what follows it decides what stays (nothing, when it ends
+		// the item).
+		next, found := []byte(nil), false
+		for more && !found {
+			next, rest, more = bytes.Cut(rest, []byte("\n"))
+			found = !blank(next)
 		}
-		if j == len(lines) {
+		if !found {
 			break
 		}
-		next := bytes.TrimLeft(lines[j], " ")
-		prev := bytes.TrimLeft(out[len(out)-1], " ")
+		nextTrim := bytes.TrimLeft(next, " ")
+		prev := bytes.TrimLeft(dst[last:], " ")
 		switch {
-		case startsBlock(next) && !bytes.HasPrefix(next, []byte("|")):
+		case startsBlock(nextTrim) && !bytes.HasPrefix(nextTrim, []byte("|")):
 		case isFence(prev):
-		case !startsBlock(prev) && !bytes.HasPrefix(out[len(out)-1], []byte(" ")):
-			out[len(out)-1] = append(bytes.TrimRight(out[len(out)-1], " "), "  "...)
+		case !startsBlock(prev) && !bytes.HasPrefix(dst[last:], []byte(" ")):
+			dst = append(dst[:last+len(bytes.TrimRight(dst[last:], " "))], "  "...)
 		default:
-			out = append(out, nil)
+			write(nil)
 		}
-		i = j - 1
+		write(next)
 	}
-	return bytes.Join(out, []byte("\n"))
+	return dst
 }
 
 // hasBlankLine reports whether a line of md is empty or white space only.
@@ -329,32 +348,32 @@ func renderCell(ctx converter.Context, w converter.Writer, n *html.Node) convert
 func tidy(md []byte) string {
 	var b strings.Builder
 	b.Grow(len(md) + 1)
-	fence := ""
+	var fence byte // '`' or '~' inside a fenced code block
 	// Newlines owed before the next non-empty line: the trailing ones are never written, so
 	// the result ends in exactly one newline without trimming (and copying) it afterwards.
 	pending := 0
-	rest, more := string(md), true
+	rest, more := md, true
 	for more {
-		var line string
-		line, rest, more = strings.Cut(rest, "\n")
-		trimmed := strings.TrimLeft(line, " ")
-		if fence == "" && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")) {
-			fence = trimmed[:3]
-		} else if fence != "" && strings.HasPrefix(trimmed, fence) {
-			fence = ""
+		var line []byte
+		line, rest, more = bytes.Cut(rest, []byte("\n"))
+		trimmed := bytes.TrimLeft(line, " ")
+		if fence == 0 && (bytes.HasPrefix(trimmed, []byte("```")) || bytes.HasPrefix(trimmed, []byte("~~~"))) {
+			fence = trimmed[0]
+		} else if fence != 0 && len(trimmed) >= 3 && trimmed[0] == fence && trimmed[1] == fence && trimmed[2] == fence {
+			fence = 0
 		}
-		out := strings.TrimRight(line, " \t\u00a0")
+		out := bytes.TrimRight(line, " \t\u00a0")
 		hardBreak := false
-		if fence == "" && more && strings.HasSuffix(line, "  ") {
-			next, _, _ := strings.Cut(rest, "\n")
-			next = strings.TrimLeft(next, " ")
-			hardBreak = next != "" && !startsBlock([]byte(next)) && strings.TrimSpace(out) != ""
+		if fence == 0 && more && bytes.HasSuffix(line, []byte("  ")) {
+			next, _, _ := bytes.Cut(rest, []byte("\n"))
+			next = bytes.TrimLeft(next, " ")
+			hardBreak = len(next) > 0 && !startsBlock(next) && len(bytes.TrimSpace(out)) > 0
 		}
-		if out != "" {
+		if len(out) > 0 {
 			for ; pending > 0; pending-- {
 				b.WriteByte('\n')
 			}
-			b.WriteString(out)
+			b.Write(out)
 			if hardBreak {
 				b.WriteByte('\\')
 			}

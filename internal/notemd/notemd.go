@@ -60,8 +60,8 @@ func Markdown(page []byte, link func(Resource) string) (string, error) {
 	}
 	link = memoLink(link)
 	rewriteForMarkdown(p, link)
-	if md, ok := renderDirect(pageDoc(p)); ok {
-		return tidy(md), nil
+	if md, ok := renderDirect(pageDoc(p), len(page)); ok {
+		return md, nil
 	}
 	return markdownViaLibrary(page, link)
 }
