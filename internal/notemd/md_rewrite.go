@@ -30,6 +30,11 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	// One buffer for every snapshot of the tree: a pooled one per walk was mostly lost to
 	// the garbage collector between walks on a large page, and grown again.
 	bp := snapshots.Get().(*[]*html.Node)
+	if want := p.elements + p.elements/2; cap(*bp) < want {
+		// Room for the elements the rewriting adds (a third more on benchPage): appending
+		// to a small buffer would allocate it several times over on a large page.
+		*bp = make([]*html.Node, 0, want)
+	}
 	defer func() {
 		clear(*bp)
 		*bp = (*bp)[:0]
@@ -61,7 +66,9 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 			}
 		}
 	}
-	for _, n := range snapshot() {
+	// (The elements it acts on were noted by parsePage's walk: the others would pass through
+	// the loop untouched.)
+	for _, n := range p.special {
 		if n.Namespace == "" && (n.DataAtom == atom.Img || n.DataAtom == atom.Object || n.DataAtom == atom.Iframe) {
 			resource(n) // replaced: normalize would not have seen it
 			continue

@@ -2,6 +2,7 @@ package notemd
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"iter"
 	"slices"
@@ -27,6 +28,10 @@ type page struct {
 	// marker characters (stripMarkers): the source has neither of them, nor any numeric
 	// character reference (no named one stands for either).
 	markers bool
+	// elements is the number of elements in the body, and special those of them that
+	// rewriteForMarkdown's first walk acts on, in document order (see bodyWalk).
+	elements int
+	special  []*html.Node
 }
 
 // parsePage repairs and parses the output HTML. Invalid UTF-8 sequences become U+FFFD rather
@@ -87,9 +92,11 @@ func parsePage(src []byte) (*page, error) {
 	if p.body == nil { // html.Parse always makes one; keep the nil check for safety
 		p.body = &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	}
-	if !readingOrder(p.body) {
+	var w bodyWalk
+	if !w.readingOrder(p.body) {
 		return nil, ErrCharset
 	}
+	p.elements, p.special = w.elements, w.special
 	return p, nil
 }
 
@@ -434,68 +441,138 @@ func isVoid(name string) bool {
 	return false
 }
 
+// bodyWalk is readingOrder's walk of the body, and what it notes on the way for the
+// rewriting: how many elements there are (rewriteForMarkdown sizes its snapshots of the tree
+// by it) and, in document order, the elements its first walk acts on (isSpecial).
+type bodyWalk struct {
+	elements int
+	special  []*html.Node
+	// Scratch, reused from one parent to the next (each is done with before the walk goes
+	// down into the children).
+	pos   []placed
+	slots []*html.Node
+	kids  []*html.Node
+}
+
+type placed struct {
+	n         *html.Node
+	top, left float64
+	index     int // among the positioned children, in document order
+}
+
 // readingOrder puts absolutely positioned children (OneNote's outline divs) in reading order,
 // top to bottom then left to right. Other children keep their places: positioned children
 // are only permuted among the slots they already occupy. It walks every element under n,
 // and reports whether every <meta> among them declares UTF-8 (or nothing).
-func readingOrder(n *html.Node) (utf8Meta bool) {
+//
+// A parent's children are put in order before the walk goes down into them, so the elements
+// are met (and noted) in the document order of the tree as it is left.
+func (w *bodyWalk) readingOrder(n *html.Node) (utf8Meta bool) {
 	utf8Meta = true
-	type placed struct {
-		n         *html.Node
-		top, left float64
-	}
-	var pos []placed
+	w.pos = w.pos[:0]
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.ElementNode {
-			if style := attr(c, "style"); style != "" && strings.EqualFold(styleValue(style, "position"), "absolute") {
-				pos = append(pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left"))})
+			if style := attr(c, "style"); style != "" && mayHavePosition(style) &&
+				strings.EqualFold(styleValue(style, "position"), "absolute") {
+				w.pos = append(w.pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left")), len(w.pos)})
 			}
 		}
 	}
-	if len(pos) > 1 {
-		// The slots the positioned children occupy, in document order, before sorting.
-		slots := make([]*html.Node, len(pos))
-		for i, p := range pos {
-			slots[i] = p.n
-		}
-		slices.SortStableFunc(pos, func(a, b placed) int {
-			if a.top != b.top {
-				if a.top < b.top {
-					return -1
-				}
-				return 1
-			}
-			if a.left < b.left {
-				return -1
-			}
-			if a.left > b.left {
-				return 1
-			}
-			return 0
-		})
-		// Each slot is marked by a placeholder, then the placeholders are swapped for the
-		// sorted children: the other children never move.
-		marks := make([]html.Node, len(slots))
-		for i, s := range slots {
-			n.InsertBefore(&marks[i], s)
-			n.RemoveChild(s)
-		}
-		for i := range marks {
-			n.InsertBefore(pos[i].n, &marks[i])
-			n.RemoveChild(&marks[i])
-		}
+	if len(w.pos) > 1 {
+		w.sortChildren(n)
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.ElementNode {
+			w.elements++
+			if isSpecial(c) {
+				w.special = append(w.special, c)
+			}
 			if c.DataAtom == atom.Meta && c.Namespace == "" && !utf8Charset(c) {
 				utf8Meta = false
 			}
-			if !readingOrder(c) {
+			if !w.readingOrder(c) {
 				utf8Meta = false
 			}
 		}
 	}
 	return utf8Meta
+}
+
+// sortChildren permutes n's positioned children (w.pos, in document order) among the slots
+// they occupy, sorted by top, then left, then document order (a stable sort).
+func (w *bodyWalk) sortChildren(n *html.Node) {
+	w.slots = w.slots[:0]
+	for _, p := range w.pos {
+		w.slots = append(w.slots, p.n)
+	}
+	// (The index makes the order total, so the unstable sort gives the stable sort's order;
+	// the lengths are never NaN.)
+	slices.SortFunc(w.pos, func(a, b placed) int {
+		if c := cmp.Compare(a.top, b.top); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.left, b.left); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.index, b.index)
+	})
+	// The children in their new order: slot k gets the k-th positioned child once sorted.
+	w.kids = w.kids[:0]
+	k := 0
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if k < len(w.slots) && c == w.slots[k] {
+			w.kids = append(w.kids, w.pos[k].n)
+			k++
+		} else {
+			w.kids = append(w.kids, c)
+		}
+	}
+	// Relinked in that order (as RemoveChild and InsertBefore would leave them, one by one).
+	var prev *html.Node
+	for _, c := range w.kids {
+		c.PrevSibling = prev
+		if prev == nil {
+			n.FirstChild = c
+		} else {
+			prev.NextSibling = c
+		}
+		prev = c
+	}
+	prev.NextSibling = nil
+	n.LastChild = prev
+	clear(w.slots)
+	clear(w.kids)
+}
+
+// mayHavePosition reports whether an inline style may declare "position": the property's
+// name, in any case, holds the ASCII letters "ition" (no other character folds to any of
+// them; "ſ" folds to "s", so "poſition" counts in strings.EqualFold).
+func mayHavePosition(style string) bool {
+	for i := 0; i+len("ition") <= len(style); i++ {
+		if style[i]|0x20 == 'i' && style[i+1]|0x20 == 't' && style[i+2]|0x20 == 'i' &&
+			style[i+3]|0x20 == 'o' && style[i+4]|0x20 == 'n' {
+			return true
+		}
+	}
+	return false
+}
+
+// isSpecial reports whether rewriteForMarkdown's first walk acts on n: an image, attachment,
+// iframe or link (resources and mdLinks), or an element normalize drops or rewrites.
+func isSpecial(n *html.Node) bool {
+	switch n.Namespace {
+	case "":
+		switch n.DataAtom {
+		case atom.Img, atom.Object, atom.Iframe, atom.A:
+			return true
+		}
+		return dropped[n.Data]
+	case "math":
+		return n.Data == "math"
+	case "svg":
+		return n.Data == "svg"
+	}
+	return false
 }
 
 // length parses a CSS length ("120px", "9pt", "1.5in") into CSS pixels; 0 when unreadable.

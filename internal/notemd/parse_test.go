@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -163,8 +165,73 @@ func parsePageReference(src []byte) (*page, error) {
 	if p.body == nil {
 		p.body = &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
 	}
-	readingOrder(p.body)
+	readingOrderReference(p.body)
 	return p, nil
+}
+
+// readingOrderReference is readingOrder as first written (a stable sort, and placeholders
+// marking the slots): it puts absolutely positioned children (OneNote's outline divs) in reading order,
+// top to bottom then left to right. Other children keep their places: positioned children
+// are only permuted among the slots they already occupy. It walks every element under n,
+// and reports whether every <meta> among them declares UTF-8 (or nothing).
+func readingOrderReference(n *html.Node) (utf8Meta bool) {
+	utf8Meta = true
+	type placed struct {
+		n         *html.Node
+		top, left float64
+	}
+	var pos []placed
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			if style := attr(c, "style"); style != "" && strings.EqualFold(styleValue(style, "position"), "absolute") {
+				pos = append(pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left"))})
+			}
+		}
+	}
+	if len(pos) > 1 {
+		// The slots the positioned children occupy, in document order, before sorting.
+		slots := make([]*html.Node, len(pos))
+		for i, p := range pos {
+			slots[i] = p.n
+		}
+		slices.SortStableFunc(pos, func(a, b placed) int {
+			if a.top != b.top {
+				if a.top < b.top {
+					return -1
+				}
+				return 1
+			}
+			if a.left < b.left {
+				return -1
+			}
+			if a.left > b.left {
+				return 1
+			}
+			return 0
+		})
+		// Each slot is marked by a placeholder, then the placeholders are swapped for the
+		// sorted children: the other children never move.
+		marks := make([]html.Node, len(slots))
+		for i, s := range slots {
+			n.InsertBefore(&marks[i], s)
+			n.RemoveChild(s)
+		}
+		for i := range marks {
+			n.InsertBefore(pos[i].n, &marks[i])
+			n.RemoveChild(&marks[i])
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode {
+			if c.DataAtom == atom.Meta && c.Namespace == "" && !utf8Charset(c) {
+				utf8Meta = false
+			}
+			if !readingOrderReference(c) {
+				utf8Meta = false
+			}
+		}
+	}
+	return utf8Meta
 }
 
 // FuzzParsePage: parsePage (the repair skipped when the scan allows, the <meta> check split
@@ -173,6 +240,10 @@ func FuzzParsePage(f *testing.F) {
 	fuzzSeeds(f)
 	f.Add([]byte(`<title>t</title><body><div style="position:absolute;top:9px"><meta charset="latin1"></div><object data=x/>`))
 	f.Add([]byte(`<p>tail <img href=x/><p title="a`))
+	// Reading order: ties kept in document order, other children left in their slots, the
+	// property in any case (and with "ſ", which folds to "s"), lengths that do not parse.
+	f.Add([]byte(`<body><p>0</p><div style="position:absolute;top:5px">a</div><p>1</p><div style="POSITION: Absolute;top:5pt;left:3px">b</div>` +
+		`<div style="poſition:absolute;top:1px">c</div><div style="position:absolute;top:1e999px">d</div><div style="position:absolute;top:5px">e</div></body>`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		show := func(p *page, err error) string {
 			if err != nil {
