@@ -114,12 +114,13 @@ func pageDoc(p *page) *html.Node {
 }
 
 // memoLink remembers link's answers, so that a page converted twice (the direct renderer
-// declined it) asks link once per resource, as it did before.
-func memoLink(link func(Resource) string) func(Resource) string {
+// declined it) asks link once per resource, as it did before. hint is about how many
+// resources the page has (its images and attachments are among parsePage's special elements).
+func memoLink(link func(Resource) string, hint int) func(Resource) string {
 	if link == nil {
 		return nil
 	}
-	seen := map[Resource]string{}
+	seen := make(map[Resource]string, hint)
 	return func(r Resource) string {
 		if d, ok := seen[r]; ok {
 			return d

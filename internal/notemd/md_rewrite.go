@@ -89,14 +89,20 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	// the tagged element and is never blank, so it can only stop a merge that, coming after
 	// it in document order, would not have happened anyway (the list would be its element's
 	// first child, with nothing before it to merge into).
-	for _, n := range snapshot() {
+	elems := snapshot()
+	for _, n := range elems {
 		mergeList(n)
 		tagLabelMD(n)
 	}
-	// Code, formatting, block images.
-	for _, n := range snapshot() {
-		mdCodeElement(n)
-		mdFormattingElement(n)
+	// Code, formatting, block images, over the same snapshot: the walk above made no element
+	// and moved none in document order (a merge moves a list's items to the end of the list
+	// right before it, past white space only, and a label is text), and the lists it removed,
+	// left empty and detached, are passed over below as a new snapshot would not have had them.
+	// The element's style is read once for the two passes that look at it.
+	for _, n := range elems {
+		st := styleOf(n)
+		mdCodeElement(n, st)
+		mdFormattingElement(n, st)
 		blockImage(n)
 	}
 }
@@ -245,8 +251,8 @@ func flattenTables(all []*html.Node) (tagged []*html.Node) {
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		n := all[i]
-		if n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
-			continue
+		if !flattened(n) || n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
+			continue // (the kind first: most elements are none of these, and inside walks up)
 		}
 		switch {
 		case n.DataAtom == atom.Table:
@@ -263,6 +269,15 @@ func flattenTables(all []*html.Node) (tagged []*html.Node) {
 		}
 	}
 	return tagged
+}
+
+// flattened reports whether flattenTables rewrites an element of n's kind in a cell.
+func flattened(n *html.Node) bool {
+	switch n.DataAtom {
+	case atom.Table, atom.Ul, atom.Ol, atom.Hr, atom.Blockquote, atom.Pre:
+		return true
+	}
+	return isHeading(n)
 }
 
 func flattenTable(t *html.Node) {
@@ -472,10 +487,46 @@ func taskItem(n *html.Node) *html.Node {
 	return nil
 }
 
+// inlineStyle is what the rewriting reads of an element's style attribute: each property's
+// value as styleValue gives it (the last declaration wins), from one pass over the attribute.
+type inlineStyle struct {
+	fontFamily, fontWeight, fontStyle, textDecoration, textDecorationLine string
+}
+
+func styleOf(n *html.Node) inlineStyle { return parseInlineStyle(attr(n, "style")) }
+
+func parseInlineStyle(style string) (st inlineStyle) {
+	if style == "" {
+		return st
+	}
+	for decl := range strings.SplitSeq(style, ";") {
+		k, v, ok := strings.Cut(decl, ":")
+		if !ok {
+			continue
+		}
+		// (strings.EqualFold, as styleValue: "ſ" folds to "s", so no test of the length first.)
+		switch k = strings.TrimSpace(k); {
+		case strings.EqualFold(k, "font-family"):
+			st.fontFamily = strings.TrimSpace(v)
+		case strings.EqualFold(k, "font-weight"):
+			st.fontWeight = strings.TrimSpace(v)
+		case strings.EqualFold(k, "font-style"):
+			st.fontStyle = strings.TrimSpace(v)
+		case strings.EqualFold(k, "text-decoration"):
+			st.textDecoration = strings.TrimSpace(v)
+		case strings.EqualFold(k, "text-decoration-line"):
+			st.textDecorationLine = strings.TrimSpace(v)
+		}
+	}
+	return st
+}
+
 // monospace reports whether an element's own style sets a code font (OneNote's way to write
 // code is text in Consolas).
-func monospace(n *html.Node) bool {
-	ff := strings.ToLower(styleValue(attr(n, "style"), "font-family"))
+func monospace(n *html.Node) bool { return styleOf(n).monospace() }
+
+func (st inlineStyle) monospace() bool {
+	ff := strings.ToLower(st.fontFamily)
 	if ff == "" {
 		return false
 	}
@@ -495,8 +546,10 @@ func monospace(n *html.Node) bool {
 // (wrapping an element or its children in place) does not change; formatting an element only
 // looks at it, its ancestors and its text, which code on its descendants keeps (a code block
 // holds the run's non-blank text); and neither moves an image out of, or into, an outline.
-func mdCodeElement(n *html.Node) {
-	if n.DataAtom != atom.P && !monospace(n) {
+//
+// st is n's style (styleOf).
+func mdCodeElement(n *html.Node, st inlineStyle) {
+	if n.DataAtom != atom.P && !st.monospace() {
 		return // (the checks below would say so, at the cost of a walk up the tree)
 	}
 	if n.Parent == nil || n.Namespace != "" || inside(n, "pre", "code") {
@@ -535,7 +588,7 @@ func mdCodeElement(n *html.Node) {
 		}
 		return
 	}
-	if !monospace(n) || blankText(n) {
+	if !st.monospace() || blankText(n) {
 		return
 	}
 	switch n.DataAtom {
@@ -634,21 +687,20 @@ func codeText(p *html.Node) string {
 }
 
 // mdFormattingElement turns OneNote's inline styles (it writes <span style="font-weight:bold">, not
-// <b>) into <strong>, <em> and <del>. Headings are bold already.
-func mdFormattingElement(n *html.Node) {
-	st := attr(n, "style")
-	if st == "" || n.Parent == nil || n.Namespace != "" {
-		return
+// <b>) into <strong>, <em> and <del>. Headings are bold already. st is n's style (styleOf).
+func mdFormattingElement(n *html.Node, st inlineStyle) {
+	if st == (inlineStyle{}) || n.Parent == nil || n.Namespace != "" {
+		return // (no style, or none of these properties: no tags below)
 	}
 	var tags []string
-	if w := strings.ToLower(styleValue(st, "font-weight")); (w == "bold" || w == "bolder" || w >= "600" && w <= "999" && len(w) == 3) &&
+	if w := strings.ToLower(st.fontWeight); (w == "bold" || w == "bolder" || w >= "600" && w <= "999" && len(w) == 3) &&
 		!isHeading(n) && !inside(n, "h1", "h2", "h3", "h4", "h5", "h6") && !headerCell(n) {
 		tags = append(tags, "strong")
 	}
-	if s := strings.ToLower(styleValue(st, "font-style")); s == "italic" || s == "oblique" {
+	if s := strings.ToLower(st.fontStyle); s == "italic" || s == "oblique" {
 		tags = append(tags, "em")
 	}
-	if strings.Contains(strings.ToLower(styleValue(st, "text-decoration")+styleValue(st, "text-decoration-line")), "line-through") {
+	if strings.Contains(strings.ToLower(st.textDecoration+st.textDecorationLine), "line-through") {
 		tags = append(tags, "del")
 	}
 	if len(tags) == 0 || blankText(n) {

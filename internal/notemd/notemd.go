@@ -58,7 +58,7 @@ func Markdown(page []byte, link func(Resource) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	link = memoLink(link)
+	link = memoLink(link, p.resourceCount())
 	rewriteForMarkdown(p, link)
 	if md, ok := renderDirect(pageDoc(p), len(page)); ok {
 		return md, nil

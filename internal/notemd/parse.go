@@ -100,6 +100,17 @@ func parsePage(src []byte) (*page, error) {
 	return p, nil
 }
 
+// resourceCount is at most how many resources the page refers to: its images and objects.
+func (p *page) resourceCount() int {
+	n := 0
+	for _, e := range p.special {
+		if e.Namespace == "" && (e.DataAtom == atom.Img || e.DataAtom == atom.Object) {
+			n++
+		}
+	}
+	return n
+}
+
 // utf8Charset reports whether a <meta> element declares UTF-8 (or nothing).
 func utf8Charset(n *html.Node) bool {
 	cs := attr(n, "charset")

@@ -14,7 +14,11 @@ import (
 // plain OneNote id that can go into a Graph path unchanged. The host is not checked: only the
 // id is ever used, never the URL, so a look-alike URL on another host fetches nothing from it.
 func resourceID(raw string) (id string, isResource, ok bool) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", false, false // (what parsing it would conclude: no scheme)
+	}
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", false, false
 	}

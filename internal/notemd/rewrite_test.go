@@ -40,10 +40,10 @@ func rewriteSeparately(p *page, link func(Resource) string) {
 		tagLabelMD(n)
 	}
 	for n := range elements(body) {
-		mdCodeElement(n)
+		mdCodeElement(n, styleOf(n))
 	}
 	for n := range elements(body) {
-		mdFormattingElement(n)
+		mdFormattingElement(n, styleOf(n))
 	}
 	for n := range elements(body) {
 		blockImage(n)
