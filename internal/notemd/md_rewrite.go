@@ -397,10 +397,12 @@ func taskLists(elems iter.Seq[*html.Node]) {
 			for next != nil && next.Type == html.TextNode && strings.TrimSpace(next.Data) == "" {
 				next = next.NextSibling
 			}
-			li := element("li", attrTask, taskState(ts))
+			attrs := [4]string{attrTask, taskState(ts)} // and the paragraph's style, if any
+			k := 2
 			if st := attr(cur, "style"); st != "" {
-				setAttr(li, "style", st)
+				attrs[2], attrs[3], k = "style", st, 4
 			}
+			li := element("li", attrs[:k]...)
 			if ts.prefix != "" {
 				li.AppendChild(text(ts.prefix))
 			}
@@ -495,30 +497,15 @@ type inlineStyle struct {
 
 func styleOf(n *html.Node) inlineStyle { return parseInlineStyle(attr(n, "style")) }
 
-func parseInlineStyle(style string) (st inlineStyle) {
+var inlineStyleProps = []string{"font-family", "font-weight", "font-style", "text-decoration", "text-decoration-line"}
+
+func parseInlineStyle(style string) inlineStyle {
 	if style == "" {
-		return st
+		return inlineStyle{}
 	}
-	for decl := range strings.SplitSeq(style, ";") {
-		k, v, ok := strings.Cut(decl, ":")
-		if !ok {
-			continue
-		}
-		// (strings.EqualFold, as styleValue: "ſ" folds to "s", so no test of the length first.)
-		switch k = strings.TrimSpace(k); {
-		case strings.EqualFold(k, "font-family"):
-			st.fontFamily = strings.TrimSpace(v)
-		case strings.EqualFold(k, "font-weight"):
-			st.fontWeight = strings.TrimSpace(v)
-		case strings.EqualFold(k, "font-style"):
-			st.fontStyle = strings.TrimSpace(v)
-		case strings.EqualFold(k, "text-decoration"):
-			st.textDecoration = strings.TrimSpace(v)
-		case strings.EqualFold(k, "text-decoration-line"):
-			st.textDecorationLine = strings.TrimSpace(v)
-		}
-	}
-	return st
+	var v [5]string
+	styleValues(style, inlineStyleProps, v[:])
+	return inlineStyle{fontFamily: v[0], fontWeight: v[1], fontStyle: v[2], textDecoration: v[3], textDecorationLine: v[4]}
 }
 
 // monospace reports whether an element's own style sets a code font (OneNote's way to write

@@ -208,20 +208,23 @@ func parsesAsIs(src []byte) bool {
 			if !ok {
 				return false
 			}
-			name := src[i+1 : end]
-			if k := bytes.IndexAny(name, "/ \n\r\t\f>"); k >= 0 {
-				name = name[:k]
+			// The name ends at white space, "/" or ">" (a loop: bytes.IndexAny builds its
+			// set at every call).
+			k := i + 2
+			for k < end && !isSpace(src[k]) && src[k] != '/' && src[k] != '>' {
+				k++
 			}
+			name := src[i+1 : k]
 			if src[end-2] == '/' && !isVoidFold(name) {
 				return false // (the tokenizer may yet not call it self-closing: <p a=/>)
 			}
 			p = end
-			switch rawFold(name) {
+			switch raw := rawFold(name); raw {
 			case "":
 			case "script", "plaintext":
 				return false
 			default:
-				p = skipRawText(src, p, rawFold(name))
+				p = skipRawText(src, p, raw)
 			}
 		case c == '/':
 			if i+2 >= n {
@@ -339,6 +342,14 @@ func scanTag(src []byte, q int) (end int, ok bool) {
 // rawFold is the tag name, lower-cased, when the tokenizer reads what follows that start tag
 // as text up to its end tag; "" otherwise.
 func rawFold(name []byte) string {
+	if len(name) < len("xmp") || len(name) > len("plaintext") {
+		return ""
+	}
+	switch name[0] | 0x20 { // (the first letters of the names below)
+	case 'i', 'n', 'p', 's', 't', 'x':
+	default:
+		return ""
+	}
 	for _, s := range []string{"iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp"} {
 		if len(name) == len(s) && bytes.EqualFold(name, []byte(s)) {
 			return s
@@ -483,9 +494,12 @@ func (w *bodyWalk) readingOrder(n *html.Node) (utf8Meta bool) {
 	w.pos = w.pos[:0]
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == html.ElementNode {
-			if style := attr(c, "style"); style != "" && mayHavePosition(style) &&
-				strings.EqualFold(styleValue(style, "position"), "absolute") {
-				w.pos = append(w.pos, placed{c, length(styleValue(style, "top")), length(styleValue(style, "left")), len(w.pos)})
+			if style := attr(c, "style"); style != "" && mayHavePosition(style) {
+				var v [3]string // position, top, left
+				styleValues(style, positionProps, v[:])
+				if strings.EqualFold(v[0], "absolute") {
+					w.pos = append(w.pos, placed{c, length(v[1]), length(v[2]), len(w.pos)})
+				}
 			}
 		}
 	}
@@ -606,6 +620,29 @@ func length(v string) float64 {
 	return f * scale
 }
 
+var positionProps = []string{"position", "top", "left"}
+
+// styleValues sets vals[i] to styleValue(style, props[i]) for each of the (distinct)
+// properties, in one pass over the style; vals is as long as props.
+func styleValues(style string, props, vals []string) {
+	for rest, more := style, true; more; {
+		var decl string
+		decl, rest, more = strings.Cut(rest, ";")
+		k, v, ok := strings.Cut(decl, ":")
+		if !ok {
+			continue
+		}
+		// (strings.EqualFold, as styleValue: "ſ" folds to "s", so no test of the length first.)
+		k = strings.TrimSpace(k)
+		for i, p := range props {
+			if strings.EqualFold(k, p) {
+				vals[i] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+}
+
 // styleValue returns the value of one property in an inline style attribute ("" if absent).
 // The last declaration wins, as in CSS.
 func styleValue(style, prop string) string {
@@ -709,6 +746,9 @@ func collapseSpace(s string) string {
 
 func element(tag string, attrs ...string) *html.Node {
 	n := &html.Node{Type: html.ElementNode, Data: tag, DataAtom: atom.Lookup([]byte(tag))}
+	if len(attrs) >= 2 {
+		n.Attr = make([]html.Attribute, 0, len(attrs)/2) // (appending one by one grows it twice for two)
+	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		n.Attr = append(n.Attr, html.Attribute{Key: attrs[i], Val: attrs[i+1]})
 	}

@@ -3,6 +3,7 @@ package notemd
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -258,4 +259,32 @@ func FuzzParsePage(f *testing.F) {
 			t.Errorf("parsePage(%q) =\n%s\nthe reference gives\n%s", src, got, want)
 		}
 	})
+}
+
+// TestStyleValues: one pass over a style gives what styleValue gives for each property, and
+// mayHavePosition never rules out a style that declares a position.
+func TestStyleValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	parts := []string{"position", "POSITION", "poſition", "top", "Top", "left", "font-family", "Font-Weight",
+		"font-ſtyle", "text-decoration", "text-decoration-line", "margin", ":", ":", ";", ";", " ", "\t",
+		"absolute", "bold", "line-", "through", "12px", "Consolas"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		style := b.String()
+		for _, props := range [][]string{positionProps, inlineStyleProps} {
+			got := make([]string, len(props))
+			styleValues(style, props, got)
+			for i, p := range props {
+				if want := styleValue(style, p); got[i] != want {
+					t.Fatalf("styleValues(%q)[%s] = %q, styleValue gives %q", style, p, got[i], want)
+				}
+			}
+		}
+		if styleValue(style, "position") != "" && !mayHavePosition(style) {
+			t.Fatalf("mayHavePosition(%q) = false", style)
+		}
+	}
 }

@@ -65,7 +65,7 @@ func sanitizeBody(body *html.Node, url func(Resource) string) []byte {
 	for n := range elements(body) {
 		dropUnkept(n)
 		if v := attr(n, "data-tag"); v != "" {
-			if ts, ok := parseTags(v); ok {
+			if ts, ok := parseTagsTitles(v); ok {
 				label := tagLabel(ts)
 				if n.DataAtom == atom.Img {
 					n.Parent.InsertBefore(label, n)

@@ -50,14 +50,21 @@ type tagSet struct {
 	check  bool // at least one check-box tag
 	done   bool // ... and it is completed
 	prefix string
-	titles []string
+	titles []string // only from parseTagsTitles
 }
 
 // parseTags reads a data-tag value ("to-do", "to-do:completed", "idea, send-in-email") into
 // what is shown: a check box (when any tag is one) and a visible prefix made of the other
 // tags' emoji, then their labels ("💡 ✉️ Send in email: "). Unknown tags are kept as
 // "🏷️ name: " so nothing the author marked disappears.
-func parseTags(v string) (ts tagSet, ok bool) {
+//
+// The tags' names (titles) are left out: the Markdown has no tooltips (parseTagsTitles).
+func parseTags(v string) (ts tagSet, ok bool) { return readTags(v, false) }
+
+// parseTagsTitles is parseTags with the tags' names in OneNote (titles), for tooltips.
+func parseTagsTitles(v string) (ts tagSet, ok bool) { return readTags(v, true) }
+
+func readTags(v string, titles bool) (ts tagSet, ok bool) {
 	var emoji, labels []string
 	for part := range strings.SplitSeq(v, ",") {
 		name, status, _ := strings.Cut(strings.ToLower(strings.TrimSpace(part)), ":")
@@ -75,7 +82,9 @@ func parseTags(v string) (ts tagSet, ok bool) {
 			}, name))
 			t = noteTag{emoji: "🏷️", label: name, title: name}
 		}
-		ts.titles = append(ts.titles, t.title)
+		if titles {
+			ts.titles = append(ts.titles, t.title)
+		}
 		if t.check && !ts.check {
 			ts.check, ts.done = true, status == "completed"
 		}
