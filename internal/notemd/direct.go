@@ -57,9 +57,7 @@ func renderDirect(doc *html.Node, sizeHint int) (md string, ok bool) {
 			return "", false
 		}
 	}
-	collapse.Collapse(doc, &collapse.DomFuncs{IsBlockNode: func(n *html.Node) bool {
-		return convBlock(n.Data)
-	}})
+	collapse.Collapse(doc, collapseFuncs)
 	r := getRenderer()
 	defer putRenderer(r)
 	if cap(r.out) < sizeHint/2 {

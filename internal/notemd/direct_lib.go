@@ -13,7 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/JohannesKaufmann/html-to-markdown/v2/collapse"
 	"github.com/JohannesKaufmann/html-to-markdown/v2/converter"
+	"golang.org/x/net/html"
 )
 
 const placeholder = '\a' // marker.MarkerEscaping
@@ -568,6 +570,25 @@ func assembleURL(rawURL string) string {
 	u.RawQuery = converter.ParseAndEncodeQuery(u.RawQuery)
 	u.RawQuery = strings.ReplaceAll(u.RawQuery, "+", "%20")
 	return percentEncodingReplacer.Replace(u.String())
+}
+
+// collapseFuncs are the converter's view of blocks for collapse.Collapse (convBlock), and the
+// collapse package's own void and preformatted elements written as switches: its defaults
+// compare the name with each of a list, and Collapse asks about every node.
+var collapseFuncs = &collapse.DomFuncs{
+	IsBlockNode: func(n *html.Node) bool { return convBlock(n.Data) },
+	IsVoidNode: func(n *html.Node) bool {
+		switch nodeName(n) {
+		case "area", "base", "br", "col", "command", "embed", "hr", "img", "input", "keygen",
+			"link", "meta", "param", "track", "wbr":
+			return true
+		}
+		return false
+	},
+	IsPreformattedNode: func(n *html.Node) bool {
+		name := nodeName(n)
+		return name == "pre" || name == "code"
+	},
 }
 
 // blockName is dom.NameIsBlockNode.

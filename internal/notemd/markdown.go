@@ -390,16 +390,28 @@ func tidy(md []byte) string {
 // and those a reader would take for URL syntax (% # ?) are percent-encoded; other characters,
 // accented letters included, stay readable.
 func encodeDest(p string) string {
+	k := 0
+	for k < len(p) && !destEscaped(p[k]) {
+		k++
+	}
+	if k == len(p) {
+		return p // nothing to encode (and no copy)
+	}
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c <= ' ' || c == 0x7f || strings.IndexByte(`()[]<>|%#?"'\`+"`", c) >= 0 {
+		if destEscaped(c) {
 			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
 			continue
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// destEscaped reports whether encodeDest percent-encodes the byte c.
+func destEscaped(c byte) bool {
+	return c <= ' ' || c == 0x7f || strings.IndexByte(`()[]<>|%#?"'\`+"`", c) >= 0
 }
 
 // encodeURL makes an absolute http(s) URL safe as a destination; it is already URL-encoded,

@@ -1,6 +1,7 @@
 package notemd
 
 import (
+	"bytes"
 	"iter"
 	"net/url"
 	"slices"
@@ -90,16 +91,22 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	// it in document order, would not have happened anyway (the list would be its element's
 	// first child, with nothing before it to merge into).
 	elems := snapshot()
+	next := elems[:0] // what the walk below looks at, kept in elems as this walk passes it
 	for _, n := range elems {
 		mergeList(n)
 		tagLabelMD(n)
+		if n.DataAtom == atom.P || n.Data == tagImage || n.Data == tagFile || hasAttr(n, "style") {
+			next = append(next, n)
+		}
 	}
 	// Code, formatting, block images, over the same snapshot: the walk above made no element
 	// and moved none in document order (a merge moves a list's items to the end of the list
 	// right before it, past white space only, and a label is text), and the lists it removed,
 	// left empty and detached, are passed over below as a new snapshot would not have had them.
+	// Of it, only paragraphs, styled elements and images or attachments: the three passes do
+	// nothing to any other element (and the walk above has just read each one's attributes).
 	// The element's style is read once for the two passes that look at it.
-	for _, n := range elems {
+	for _, n := range next {
 		st := styleOf(n)
 		mdCodeElement(n, st)
 		mdFormattingElement(n, st)
@@ -235,8 +242,12 @@ func addTitle(p *page) {
 // outside table cells (which is where taskLists looks): flattening moves elements only inside
 // cells.
 func flattenTables(all []*html.Node) (tagged []*html.Node) {
-	cells := false // only what is inside a cell is flattened
+	cells := false   // only what is inside a cell is flattened
+	kinds := all[:0] // the elements of a kind flattened in a cell, kept in all as the loop passes them
 	for _, n := range all {
+		if flattened(n) {
+			kinds = append(kinds, n)
+		}
 		if n.DataAtom == atom.Table && blankText(n) &&
 			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
 			replace(n, nil) // an empty table would be an empty header row
@@ -249,10 +260,10 @@ func flattenTables(all []*html.Node) (tagged []*html.Node) {
 	if !cells {
 		return tagged
 	}
-	for i := len(all) - 1; i >= 0; i-- {
-		n := all[i]
-		if !flattened(n) || n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
-			continue // (the kind first: most elements are none of these, and inside walks up)
+	for i := len(kinds) - 1; i >= 0; i-- {
+		n := kinds[i]
+		if n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
+			continue
 		}
 		switch {
 		case n.DataAtom == atom.Table:
@@ -543,7 +554,14 @@ func mdCodeElement(n *html.Node, st inlineStyle) {
 		return
 	}
 	if n.DataAtom == atom.P && !inside(n, "td", "th") && codeParagraph(n) {
-		var lines []string
+		var lines []byte // the code paragraphs' text, one or more lines each, joined by newlines
+		first := true
+		newLine := func() {
+			if !first {
+				lines = append(lines, '\n')
+			}
+			first = false
+		}
 		var run []*html.Node
 		// Whether the blank paragraphs being passed lead to more code: the same for the
 		// whole run of them, so it is looked up once per run (once per blank paragraph,
@@ -553,11 +571,12 @@ func mdCodeElement(n *html.Node, st inlineStyle) {
 			switch {
 			case cur.Type == html.TextNode && strings.TrimSpace(cur.Data) == "":
 				continue
-			case cur.DataAtom == atom.P && codeParagraph(cur):
-				lines = append(lines, codeText(cur))
+			case cur == n || cur.DataAtom == atom.P && codeParagraph(cur): // (n is one)
+				newLine()
+				lines = appendCodeText(lines, cur)
 				blanksLead = -1
 			case cur.DataAtom == atom.P && blankParagraph(cur) && leadsToCode(cur, &blanksLead):
-				lines = append(lines, "")
+				newLine()
 			default:
 				cur = nil
 			}
@@ -567,7 +586,7 @@ func mdCodeElement(n *html.Node, st inlineStyle) {
 			run = append(run, cur)
 		}
 		pre, code := element("pre"), element("code")
-		code.AppendChild(text(strings.Join(lines, "\n")))
+		code.AppendChild(text(string(lines)))
 		pre.AppendChild(code)
 		n.Parent.InsertBefore(pre, n)
 		for _, r := range run {
@@ -654,23 +673,34 @@ func blankParagraph(p *html.Node) bool {
 	return true
 }
 
-// codeText is a code paragraph's text with <br> as newlines and non-breaking spaces (how
-// OneNote keeps indentation) as spaces.
-func codeText(p *html.Node) string {
-	var b strings.Builder
+// appendCodeText appends a code paragraph's text to b, with <br> as newlines and non-breaking
+// spaces (how OneNote keeps indentation) as spaces, and no line ending in spaces or tabs.
+func appendCodeText(b []byte, p *html.Node) []byte {
+	line := len(b) // where the line being written starts
+	newLine := func() {
+		b = append(b[:line+len(bytes.TrimRight(b[line:], " \t"))], '\n')
+		line = len(b)
+	}
 	for d := range descendants(p) {
 		switch {
 		case d.Type == html.TextNode:
-			b.WriteString(strings.ReplaceAll(d.Data, "\u00a0", " "))
+			s := d.Data
+			for i := 0; i < len(s); i++ {
+				switch {
+				case s[i] == '\n':
+					newLine()
+				case s[i] == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0: // U+00A0
+					b = append(b, ' ')
+					i++
+				default:
+					b = append(b, s[i])
+				}
+			}
 		case d.DataAtom == atom.Br:
-			b.WriteString("\n")
+			newLine()
 		}
 	}
-	lines := strings.Split(b.String(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
-	}
-	return strings.Join(lines, "\n")
+	return b[:line+len(bytes.TrimRight(b[line:], " \t"))]
 }
 
 // mdFormattingElement turns OneNote's inline styles (it writes <span style="font-weight:bold">, not

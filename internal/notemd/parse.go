@@ -741,7 +741,16 @@ func isBlank(s string) bool {
 }
 
 func collapseSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	// ASCII words separated by single spaces are their own result: strings.Fields and Join
+	// would copy them (an image's alt text is usually that).
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r',
+			c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return strings.Join(strings.Fields(s), " ")
+		}
+	}
+	return s
 }
 
 func element(tag string, attrs ...string) *html.Node {
