@@ -76,22 +76,22 @@ func unEscape(chars []byte) []byte {
 // unEscapeTo is unEscape appending to out (which must not overlap chars), placeholders or not.
 func unEscapeTo(out, chars []byte) []byte {
 	next := 0 // placeholders before next were passed over by an unescaper's skip
-	for i, c := range chars {
-		if c != placeholder {
-			out = append(out, c)
-			continue
+	for i := 0; ; i++ {
+		// The text up to the next placeholder is copied as it is.
+		k := bytes.IndexByte(chars[i:], placeholder)
+		if k < 0 {
+			return append(out, chars[i:]...)
 		}
+		out = append(out, chars[i:i+k]...)
+		i += k
 		if i < next || i+1 >= len(chars) {
 			continue
 		}
-		skip := unEscaper(chars, i+1)
-		if skip == -1 {
-			continue
+		if skip := unEscaper(chars, i+1); skip != -1 {
+			out = append(out, '\\')
+			next = i + skip
 		}
-		out = append(out, '\\')
-		next = i + skip
 	}
-	return out
 }
 
 func unEscaper(chars []byte, index int) int {
@@ -369,8 +369,8 @@ func nextRune(chars []byte, index int) rune {
 func trimConsecutiveNewlinesTo(result, input []byte) []byte {
 	newlines := 0
 	spaces := 0 // pending spaces, written before the next kept byte
-	for _, c := range input {
-		switch c {
+	for i := 0; i < len(input); {
+		switch input[i] {
 		case '\n':
 			newlines++
 			if newlines <= 2 {
@@ -378,13 +378,21 @@ func trimConsecutiveNewlinesTo(result, input []byte) []byte {
 				result = append(result, '\n')
 			}
 			spaces = 0
+			i++
 		case ' ':
 			spaces++
+			i++
 		default:
+			// A run of other bytes is kept as it is, in one copy.
+			j := i + 1
+			for j < len(input) && input[j] != '\n' && input[j] != ' ' {
+				j++
+			}
 			newlines = 0
 			result = appendSpaces(result, spaces)
-			result = append(result, c)
+			result = append(result, input[i:j]...)
 			spaces = 0
+			i = j
 		}
 	}
 	return appendSpaces(result, spaces)

@@ -197,3 +197,50 @@ func FuzzMarkdownDirect(f *testing.F) {
 		}
 	})
 }
+
+// trimConsecutiveNewlinesReference is trimConsecutiveNewlinesTo as first written, a byte at a
+// time into a new slice.
+func trimConsecutiveNewlinesReference(input []byte) []byte {
+	var result []byte
+	newlines, spaces := 0, 0
+	for _, c := range input {
+		switch c {
+		case '\n':
+			newlines++
+			if newlines <= 2 {
+				result = appendSpaces(result, spaces)
+				result = append(result, '\n')
+			}
+			spaces = 0
+		case ' ':
+			spaces++
+		default:
+			newlines = 0
+			result = appendSpaces(result, spaces)
+			result = append(result, c)
+			spaces = 0
+		}
+	}
+	return appendSpaces(result, spaces)
+}
+
+// TestTrimConsecutiveNewlines: the run-at-a-time version gives the byte-at-a-time one's
+// result, into a new slice and in place.
+func TestTrimConsecutiveNewlines(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{" ", " ", "\n", "\n", "a", "bc", "\t", "\a", "é"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(30) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		in := []byte(b.String())
+		want := trimConsecutiveNewlinesReference(in)
+		if got := trimConsecutiveNewlinesTo(nil, in); !bytes.Equal(got, want) {
+			t.Fatalf("trimConsecutiveNewlinesTo(%q) = %q, want %q", in, got, want)
+		}
+		if got := trimConsecutiveNewlinesTo(in[:0], in); !bytes.Equal(got, want) {
+			t.Fatalf("trimConsecutiveNewlinesTo(%q) in place = %q, want %q", b.String(), got, want)
+		}
+	}
+}

@@ -122,6 +122,11 @@ func mdImage(n *html.Node, link func(Resource) string) {
 	} else if r.external != "" {
 		dest = encodeURL(r.external) // not ours to download: linked where it is
 	}
+	if dest != "" && n.FirstChild == nil && attr(n, "data-tag") == "" {
+		// The <img> becomes the image element in place (its attributes read).
+		renameElement(n, tagImage, "alt", r.res.Name, "dest", dest)
+		return
+	}
 	var out *html.Node
 	switch {
 	case dest != "":
@@ -417,9 +422,9 @@ func taskLists(elems iter.Seq[*html.Node]) {
 			if ts.prefix != "" {
 				li.AppendChild(text(ts.prefix))
 			}
-			wrapChildren(cur, element("span")) // keep the paragraph's content together
-			li.AppendChild(detach(cur.FirstChild))
-			replace(cur, nil)
+			// The paragraph becomes a span in the item, which keeps its content together.
+			renameElement(detach(cur), "span")
+			li.AppendChild(cur)
 			ul.AppendChild(li)
 			cur = next
 		}
@@ -723,6 +728,27 @@ func mdFormattingElement(n *html.Node, st inlineStyle) {
 	if len(tags) == 0 || blankText(n) {
 		return
 	}
+	if n.DataAtom == atom.Span || n.DataAtom == atom.Font {
+		// The span itself becomes the outermost tag, in its place, as a new element put there
+		// with the span's children would be (and without making one per styled span).
+		renameElement(n, tags[0])
+		if len(tags) > 1 {
+			top := element(tags[1])
+			inner := top
+			for _, t := range tags[2:] {
+				e := element(t)
+				inner.AppendChild(e)
+				inner = e
+			}
+			for c := n.FirstChild; c != nil; {
+				next := c.NextSibling
+				inner.AppendChild(detach(c))
+				c = next
+			}
+			n.AppendChild(top)
+		}
+		return
+	}
 	top := element(tags[0])
 	inner := top
 	for _, t := range tags[1:] {
@@ -731,13 +757,6 @@ func mdFormattingElement(n *html.Node, st inlineStyle) {
 		inner = e
 	}
 	switch n.DataAtom {
-	case atom.Span, atom.Font:
-		for c := n.FirstChild; c != nil; {
-			next := c.NextSibling
-			inner.AppendChild(detach(c))
-			c = next
-		}
-		replace(n, top)
 	case atom.Code, atom.A:
 		n.Parent.InsertBefore(top, n)
 		inner.AppendChild(detach(n))

@@ -764,6 +764,21 @@ func element(tag string, attrs ...string) *html.Node {
 	return n
 }
 
+// renameElement makes n what element(tag, attrs...) would make, in n's place and with n's
+// children: a rewriting that replaces an element by a new one around the same children can
+// keep the node instead of making a new one. n must not be needed as it was (its attributes
+// are overwritten, in the same array when it has room).
+func renameElement(n *html.Node, tag string, attrs ...string) {
+	n.Data, n.DataAtom, n.Namespace = tag, atom.Lookup([]byte(tag)), ""
+	n.Attr = n.Attr[:0]
+	if len(attrs) == 0 {
+		n.Attr = nil // (as element leaves it)
+	}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		n.Attr = append(n.Attr, html.Attribute{Key: attrs[i], Val: attrs[i+1]})
+	}
+}
+
 func text(s string) *html.Node { return &html.Node{Type: html.TextNode, Data: s} }
 
 // replace puts r where n was (r may be nil: n is removed).
