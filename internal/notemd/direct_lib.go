@@ -569,6 +569,10 @@ func assembleURL(rawURL string) string {
 	if rawURL == "#" {
 		return rawURL
 	}
+	if _, plain := plainWebPath(rawURL); plain {
+		// Parsed and written back it would be itself, with no query to encode.
+		return percentEncodingReplacer.Replace(rawURL)
+	}
 	rawURL = strings.ReplaceAll(rawURL, "\n", "%0A")
 	rawURL = strings.ReplaceAll(rawURL, "\t", "%09")
 	u, err := url.Parse(rawURL)

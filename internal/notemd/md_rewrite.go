@@ -187,7 +187,11 @@ func mdLinks(links iter.Seq[*html.Node]) {
 }
 
 func safeHref(raw string) (string, bool) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if _, plain := plainWebPath(raw); plain {
+		return raw, true // (what parsing and writing it back would give: see plainWebPath)
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return "", false
 	}

@@ -18,33 +18,74 @@ func resourceID(raw string) (id string, isResource, ok bool) {
 	if raw == "" {
 		return "", false, false // (what parsing it would conclude: no scheme)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", false, false
-	}
-	// Split the escaped path, so that an encoded "/" stays inside its segment (and then makes
-	// the id invalid) instead of adding segments.
-	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	onenote := -1
-	for i, s := range segs {
-		if strings.EqualFold(s, "onenote") {
-			onenote = i
+	path, plain := plainWebPath(raw)
+	if !plain {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			return "", false, false
 		}
-		if onenote < 0 || i <= onenote || !strings.EqualFold(s, "resources") {
+		path = u.EscapedPath()
+	}
+	// The escaped path's segments, so that an encoded "/" stays inside its segment (and then
+	// makes the id invalid) instead of adding segments.
+	onenote := false
+	for rest, more := strings.Trim(path, "/"), true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		if strings.EqualFold(seg, "onenote") {
+			onenote = true
+			continue
+		}
+		if !onenote || !strings.EqualFold(seg, "resources") {
 			continue
 		}
 		// .../onenote/resources/{id}[/$value|/content] and nothing else.
-		rest := segs[i+1:]
-		if len(rest) == 0 || len(rest) > 2 || (len(rest) == 2 && rest[1] != "$value" && rest[1] != "content") {
+		if !more {
 			return "", true, false
 		}
-		id, err := url.PathUnescape(rest[0])
+		idSeg, tail, hasTail := strings.Cut(rest, "/")
+		if hasTail && (strings.Contains(tail, "/") || tail != "$value" && tail != "content") {
+			return "", true, false
+		}
+		id, err := url.PathUnescape(idSeg)
 		if err != nil {
 			return "", true, false
 		}
 		return id, true, validID(id)
 	}
 	return "", false, false
+}
+
+// plainWebPath is url.Parse(raw).EscapedPath() for the URLs Graph writes, without parsing:
+// "https://" or "http://", a host of ASCII letters, digits, dots and hyphens, and a path of
+// characters that url keeps as they are (letters, digits and -._~!$&'()*+,;=:@/; no "%",
+// "?", "#" or "\"), which is then its own escaped form. plain is false for any other URL,
+// which the caller parses.
+func plainWebPath(raw string) (path string, plain bool) {
+	rest, ok := strings.CutPrefix(raw, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(raw, "http://"); !ok {
+			return "", false
+		}
+	}
+	host := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	if host == "" {
+		return "", false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !isASCIILetter(c) && !('0' <= c && c <= '9') && c != '.' && c != '-' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; !isASCIILetter(c) && !('0' <= c && c <= '9') && strings.IndexByte("-._~!$&'()*+,;=:@/", c) < 0 {
+			return "", false
+		}
+	}
+	return path, true
 }
 
 // validID mirrors onenote.ValidID: non-empty, at most 512 bytes, only ASCII letters, digits
