@@ -19,6 +19,7 @@ package notemd
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -592,6 +593,7 @@ func putRenderer(r *directRenderer) {
 	// Nothing of this conversion stays reachable from the pool (the scratch buffers are
 	// overwritten before they are read again).
 	r.release(0)
+	r.free = slices.DeleteFunc(r.free, func(b []byte) bool { return cap(b) > maxKeptBuffer })
 	clear(r.items[:cap(r.items)])
 	r.items = r.items[:0]
 	clear(r.cells[:cap(r.cells)])
