@@ -84,7 +84,7 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	}
 	mdLinks(slices.Values(links))
 	addTitle(p)
-	taskLists(slices.Values(flattenTables(snapshot())))
+	taskLists(slices.Values(flattenTables(body, *bp)))
 	// The list merge and the labels share a walk: a merge moves whole items (a label's place
 	// in its item and the item's ancestors stay), and a label is inserted as the first child of
 	// the tagged element and is never blank, so it can only stop a merge that, coming after
@@ -247,25 +247,39 @@ func addTitle(p *page) {
 // lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
 // Innermost first, so an inner table or list is already lines when its container is seen.
 //
-// all is the body's elements. It returns those with a data-tag attribute, in document order
-// outside table cells (which is where taskLists looks): flattening moves elements only inside
-// cells.
-func flattenTables(all []*html.Node) (tagged []*html.Node) {
+// It returns the body's elements with a data-tag attribute, in document order outside table
+// cells (which is where taskLists looks): flattening moves elements only inside cells. buf is
+// room it may use for the elements it flattens (the snapshot buffer, free at this point).
+//
+// One walk of the tree finds the empty tables, the elements of a kind flattened and the
+// tagged elements; the empty tables are dropped after it, as nothing it looks at depends on
+// whether a table before it was dropped (it reads an element's own subtree only, and meets a
+// table before anything inside it). flattenTablesSnapshot (rewrite_test.go) is the version
+// that drops them as it goes, over a snapshot.
+func flattenTables(body *html.Node, buf []*html.Node) (tagged []*html.Node) {
 	cells := false   // only what is inside a cell is flattened
-	kinds := all[:0] // the elements of a kind flattened in a cell, kept in all as the loop passes them
-	for _, n := range all {
+	kinds := buf[:0] // the elements of a kind flattened in a cell
+	var empty []*html.Node
+	for n := range descendants(body) {
+		if n.Type != html.ElementNode {
+			continue
+		}
 		if flattened(n) {
 			kinds = append(kinds, n)
 		}
 		if n.DataAtom == atom.Table && blankText(n) &&
 			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
-			replace(n, nil) // an empty table would be an empty header row
+			empty = append(empty, n) // an empty table would be an empty header row
 		}
 		cells = cells || n.Data == "td" || n.Data == "th" // as inside() tests them
 		if hasAttr(n, "data-tag") {
 			tagged = append(tagged, n)
 		}
 	}
+	for _, t := range empty {
+		replace(t, nil)
+	}
+	defer clear(kinds) // (buf is pooled: it keeps no node of this page)
 	if !cells {
 		return tagged
 	}

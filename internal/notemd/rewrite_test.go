@@ -31,7 +31,7 @@ func rewriteSeparately(p *page, link func(Resource) string) {
 	stripMarkers(body)
 	mdLinks(elements(body))
 	addTitle(p)
-	flattenTables(slices.Collect(elements(body)))
+	flattenTablesSnapshot(slices.Collect(elements(body)))
 	taskLists(elements(body))
 	for n := range elements(body) {
 		mergeList(n)
@@ -48,6 +48,56 @@ func rewriteSeparately(p *page, link func(Resource) string) {
 	for n := range elements(body) {
 		blockImage(n)
 	}
+}
+
+// flattenTablesSnapshot is flattenTables over a snapshot of the body's elements, empty tables
+// dropped as the loop meets them: the reference for flattenTables' single walk. It makes
+// table cells fit GFM, where a cell is one line: nested tables become
+// lines of "a | b", lists become "• item" lines, headings bold lines, rules disappear.
+// Innermost first, so an inner table or list is already lines when its container is seen.
+//
+// all is the body's elements. It returns those with a data-tag attribute, in document order
+// outside table cells (which is where taskLists looks): flattening moves elements only inside
+// cells.
+func flattenTablesSnapshot(all []*html.Node) (tagged []*html.Node) {
+	cells := false   // only what is inside a cell is flattened
+	kinds := all[:0] // the elements of a kind flattened in a cell, kept in all as the loop passes them
+	for _, n := range all {
+		if flattened(n) {
+			kinds = append(kinds, n)
+		}
+		if n.DataAtom == atom.Table && blankText(n) &&
+			!hasDescendant(n, tagImage) && !hasDescendant(n, tagFile) {
+			replace(n, nil) // an empty table would be an empty header row
+		}
+		cells = cells || n.Data == "td" || n.Data == "th" // as inside() tests them
+		if hasAttr(n, "data-tag") {
+			tagged = append(tagged, n)
+		}
+	}
+	if !cells {
+		return tagged
+	}
+	for i := len(kinds) - 1; i >= 0; i-- {
+		n := kinds[i]
+		if n.Parent == nil || n.Namespace != "" || !inside(n, "td", "th") {
+			continue
+		}
+		switch {
+		case n.DataAtom == atom.Table:
+			flattenTable(n)
+		case n.DataAtom == atom.Ul || n.DataAtom == atom.Ol:
+			flattenList(n)
+		case isHeading(n):
+			n.Data, n.DataAtom = "p", atom.P
+			wrapChildren(n, element("strong"))
+		case n.DataAtom == atom.Hr:
+			replace(n, nil)
+		case n.DataAtom == atom.Blockquote, n.DataAtom == atom.Pre:
+			unwrap(n)
+		}
+	}
+	return tagged
 }
 
 // checkSharedWalks compares rewriteForMarkdown with rewriteSeparately on one page: the same
