@@ -18,18 +18,20 @@ import (
 // resources before normalize (which drops <object>), tables before tags (a check box in a
 // cell is text), tags before code (a tagged paragraph is never a code block).
 //
-// Passes that can share one walk of the tree do (each walk takes a snapshot of every element,
-// which on a large page costs as much as a pass's own work): resources with normalize, the
-// list merge with the tags' labels, code with formatting and block images; and the links and
-// the to-do paragraphs are handed over by an earlier walk instead of found by one of their
-// own. Each shared walk does, for one element, what the passes would have done to it one
-// after the other; the comments at each say why no pass's step on an element depends on
-// another's on a later one. rewriteSeparately (rewrite_test.go) keeps the separate passes,
-// and TestSharedWalks and FuzzSharedWalks hold the two to the same tree and link calls.
+// Passes that can share one walk of the tree do (a walk of a large page's tree, larger than
+// the caches, costs as much as a pass's own work): resources with normalize, over the
+// elements parsePage's walk noted for them; the list merge with the tags' labels, then code
+// with formatting and block images, over one snapshot of the elements; and the links and the
+// to-do paragraphs are handed over by an earlier walk instead of found by one of their own.
+// Each shared walk does, for one element, what the passes would have done to it one after the
+// other; the comments at each say why no pass's step on an element depends on another's on a
+// later one. rewriteSeparately (rewrite_test.go) keeps the separate passes, each over a
+// snapshot of its own, and TestSharedWalks and FuzzSharedWalks hold the two to the same tree
+// and link calls.
 func rewriteForMarkdown(p *page, link func(Resource) string) {
 	body := p.body
-	// One buffer for every snapshot of the tree: a pooled one per walk was mostly lost to
-	// the garbage collector between walks on a large page, and grown again.
+	// One buffer for the snapshot of the tree (and flattenTables' list before it), sized once:
+	// a pooled one is mostly lost to the garbage collector during a large page's conversion.
 	bp := snapshots.Get().(*[]*html.Node)
 	if want := p.elements + p.elements/2; cap(*bp) < want {
 		// Room for the elements the rewriting adds (a third more on benchPage): appending
@@ -41,10 +43,6 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 		*bp = (*bp)[:0]
 		snapshots.Put(bp)
 	}()
-	snapshot := func() []*html.Node {
-		*bp = appendElements((*bp)[:0], body)
-		return *bp
-	}
 	// Resources, then normalize. A resource's replacement depends on its own attributes only,
 	// and normalize's steps (dropping an element, or a <math> becoming its text) touch only
 	// that element's subtree. The one order that matters: a <math> reads its text after the
@@ -90,7 +88,8 @@ func rewriteForMarkdown(p *page, link func(Resource) string) {
 	// the tagged element and is never blank, so it can only stop a merge that, coming after
 	// it in document order, would not have happened anyway (the list would be its element's
 	// first child, with nothing before it to merge into).
-	elems := snapshot()
+	*bp = appendElements((*bp)[:0], body)
+	elems := *bp
 	next := elems[:0] // what the walk below looks at, kept in elems as this walk passes it
 	for _, n := range elems {
 		mergeList(n)
