@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,10 @@ type FileStore struct {
 	done      chan struct{} // closed when the sweeper has returned
 	closeOnce sync.Once
 
+	// watch keeps the files Find has read until inotify reports them changed (Linux, a local
+	// file system; watch_linux.go); nil where that cannot be trusted, and Find reads each time.
+	watch *dirWatch
+
 	// hook, when set by tests, is called at each step of Commit and Ping
 	// ("create", "write", "sync", "close", "rename") and before Sweep locks a
 	// file it found dead ("sweep-recheck"); an error from it fails the step.
@@ -132,6 +137,13 @@ func NewFileStore(dir string, opts FileStoreOptions) (*FileStore, error) {
 	s := &FileStore{dir: abs, durable: opts.Durable, logger: logger}
 	if err := s.ensureDir(); err != nil {
 		return nil, fmt.Errorf("session store: %w", err)
+	}
+	if w, err := newDirWatch(abs); err == nil {
+		s.watch = w
+		// A store dropped without Close must not keep its inotify instance (128 per user).
+		runtime.AddCleanup(s, func(w *dirWatch) { w.close() }, w)
+	} else {
+		logger.Debug("session store: reading every session from its file", "dir", abs, "why", err.Error())
 	}
 
 	interval := opts.SweepInterval
@@ -257,11 +269,23 @@ func (s *FileStore) Find(token string) (b []byte, found bool, err error) {
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // View is Find without the copy: fn gets the record only for the length of the call (the buffer
-// is reused afterwards) and is not called when the session is missing, expired or damaged.
+// is reused afterwards), must not modify it, and is not called when the session is missing,
+// expired or damaged.
 func (s *FileStore) View(token string, fn func(record []byte)) (found bool, err error) {
+	name := fileName(token)
+	now := time.Now()
+	var seen uint64
+	if s.watch != nil {
+		payload, n, ok := s.watch.lookup(name, unixNanos(now))
+		if ok {
+			fn(payload) // the file is unchanged since it was read: no system call but the lookup's
+			return true, nil
+		}
+		seen = n
+	}
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)
-	data, err := readFileInto(filepath.Join(s.dir, fileName(token)), *bp)
+	data, err := readFileInto(filepath.Join(s.dir, name), *bp)
 	if cap(data) <= 64<<10 {
 		*bp = data[:0] // keep a grown buffer, but not a huge one
 	}
@@ -271,9 +295,13 @@ func (s *FileStore) View(token string, fn func(record []byte)) (found bool, err 
 	if err != nil {
 		return false, fmt.Errorf("session store: find: %w", err)
 	}
-	payload, ok := decodeFile(data, time.Now())
+	payload, ok := decodeFile(data, now)
 	if !ok {
 		return false, nil
+	}
+	if s.watch != nil {
+		_ = s.step("view-keep") // tests change the file here, between the read and the keep
+		s.watch.keep(name, bytes.Clone(payload), int64(binary.BigEndian.Uint64(data[8:16])), seen)
 	}
 	fn(payload)
 	return true, nil
@@ -580,13 +608,17 @@ func (s *FileStore) Ping() error {
 }
 
 // Close stops the background sweeper and waits for it to return, abandoning a
-// sweep in progress after its current batch. The store stays usable. Calling
-// Close more than once is fine.
+// sweep in progress after its current batch, and ends the inotify cache. The
+// store stays usable (Find reads every file). Calling Close more than once is
+// fine.
 func (s *FileStore) Close() error {
 	s.closeOnce.Do(func() {
 		if s.stop != nil {
 			close(s.stop)
 			<-s.done
+		}
+		if s.watch != nil {
+			s.watch.close() // Find reads the files from now on
 		}
 	})
 	return nil
