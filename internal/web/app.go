@@ -63,8 +63,8 @@ type App struct {
 	idp      *idpGate            // one identity-platform call at a time per session (limit.go)
 	memo     pageMemo            // rendered pages that depend only on their key (render.go)
 	pageWork *semaphore.Weighted // OneNote page HTML processed at once (notes_work.go)
-	csp      string
-	notice   string // shown on every page when the authority is on this machine
+	security []fixedHeader       // securityHeaders's headers, made once
+	notice   string              // shown on every page when the authority is on this machine
 	explainC explain.Context
 }
 
@@ -113,7 +113,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 		idp:      newIDPGate(),
 		memo:     pageMemo{m: map[pageKey][]byte{}},
 		pageWork: newPageWork(),
-		csp:      contentSecurityPolicy(cfg.Authority),
+		security: securityHeaderSet(contentSecurityPolicy(cfg.Authority), cfg.HTTPS()),
 		explainC: explain.Context{RedirectURI: cfg.RedirectURI, ClientID: cfg.ClientID, Authority: cfg.Authority, Scopes: cfg.Scopes},
 	}
 	if u, err := url.Parse(cfg.Authority); err == nil && config.IsLoopbackHost(u.Hostname()) {

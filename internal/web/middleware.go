@@ -97,12 +97,8 @@ func (a *App) recoverPanics(next http.Handler) http.Handler {
 func (a *App) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", a.csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		if a.cfg.HTTPS() {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		for _, f := range a.security {
+			f.set(h)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		next.ServeHTTP(w, r)
@@ -125,8 +121,8 @@ func (a *App) crossOriginProtection(next http.Handler) http.Handler {
 // marking the response personal: not cached, varying with the cookie. It answers the request
 // itself with the error page when the store fails (ok=false).
 func (a *App) loadSessionFor(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
-	w.Header().Add("Vary", "Cookie")
-	w.Header().Set("Cache-Control", "no-store") // personal pages stay out of every cache
+	varyCookie.add(w.Header())
+	noStore.set(w.Header()) // personal pages stay out of every cache
 	var token string
 	if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
 		token = c.Value

@@ -108,7 +108,7 @@ func (a *App) execute(w http.ResponseWriter, r *http.Request, status int, page, 
 }
 
 func writePage(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	htmlContentType.set(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
