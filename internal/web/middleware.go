@@ -26,10 +26,18 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		h := a.log.Handler()
+		if !h.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
+		// The record is made here, not by Logger.LogAttrs, which also walks the stack for the
+		// caller's address (no handler here shows a source): a line per request.
+		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", ww.Status()), slog.Int("bytes", ww.BytesWritten()),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(rec.Time.Sub(start).Microseconds())/1000),
 			slog.String("request_id", middleware.GetReqID(r.Context())))
+		_ = h.Handle(r.Context(), rec)
 	})
 }
 
