@@ -187,3 +187,23 @@ func TestRevokedGrantSignsOut(t *testing.T) {
 		t.Error("/msal-demo left the session with the revoked grant signed in")
 	}
 }
+
+// Pages are buffered in writers that are reused: nothing a page set (the sign-in cookie, a
+// redirect) may go out with the next one, which may be another user's.
+func TestNoHeaderCarriesOver(t *testing.T) {
+	h := stacktest.Start(t, stacktest.Options{})
+	for i := 0; i < 40; i++ {
+		login := h.Get(stacktest.NoFollow(h.Browser()), "/login")
+		if len(login.Header.Values("Set-Cookie")) == 0 {
+			t.Fatalf("/login answered %d without its cookie: %v", login.Status, login.Header)
+		}
+		notes := h.Get(stacktest.NoFollow(h.Browser()), "/notes")
+		if notes.Header.Get("Location") == "" {
+			t.Fatalf("/notes signed out answered %d without a redirect: %v", notes.Status, notes.Header)
+		}
+		page := h.Get(stacktest.NoFollow(h.Browser()), "/logout") // "you are not signed in"
+		if c, l := page.Header.Values("Set-Cookie"), page.Header.Get("Location"); len(c) > 0 || l != "" || page.Status != http.StatusOK {
+			t.Fatalf("a new visitor's /logout (%d) carries Set-Cookie %q and Location %q", page.Status, c, l)
+		}
+	}
+}

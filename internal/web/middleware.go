@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -108,7 +109,9 @@ func (a *App) securityHeaders(next http.Handler) http.Handler {
 		for _, f := range a.security {
 			f.set(h)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if r.Body != http.NoBody { // the server's body for a request without one
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -155,7 +158,8 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 		loaded := a.sessions.Token(ctx) // "" unless the cookie named a stored session
 		outer := r
 		r = r.WithContext(ctx)
-		bw := &bufferedWriter{header: http.Header{}}
+		bw := newBufferedWriter()
+		defer bw.release()
 		next.ServeHTTP(bw, r)
 		a.touchSession(ctx)
 
@@ -201,7 +205,7 @@ func (a *App) loadAndSaveSession(next http.Handler) http.Handler {
 		}
 		// The whole page is here: say how long it is, so it goes out in one piece, not chunked.
 		if w.Header().Get("Content-Length") == "" && bw.status != http.StatusNoContent && bw.status != http.StatusNotModified {
-			w.Header().Set("Content-Length", strconv.Itoa(bw.body.Len()))
+			w.Header()["Content-Length"] = []string{strconv.Itoa(bw.body.Len())}
 		}
 		w.WriteHeader(bw.status)
 		_, _ = w.Write(bw.body.Bytes())
@@ -243,6 +247,24 @@ type bufferedWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+}
+
+// bufferedWriters are reused: growing a new buffer to a page's size was a quarter of the bytes a
+// signed-in page allocated.
+var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{header: http.Header{}} }}
+
+func newBufferedWriter() *bufferedWriter { return bufferedWriters.Get().(*bufferedWriter) }
+
+// release returns b for reuse, once the page has been written out: the response holds its own
+// copy of the bytes, and the header's values, which it shares, are never written in place.
+func (b *bufferedWriter) release() {
+	if b.body.Cap() > 64<<10 {
+		return // a OneNote page: let it go rather than keep it for every later request
+	}
+	clear(b.header)
+	b.status = 0
+	b.body.Reset()
+	bufferedWriters.Put(b)
 }
 
 func (b *bufferedWriter) Header() http.Header { return b.header }
