@@ -272,17 +272,17 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); retu
 // is reused afterwards), must not modify it, and is not called when the session is missing,
 // expired or damaged.
 func (s *FileStore) View(token string, fn func(record []byte)) (found bool, err error) {
-	name := fileName(token)
 	now := time.Now()
 	var seen uint64
 	if s.watch != nil {
-		payload, n, ok := s.watch.lookup(name, unixNanos(now))
+		payload, n, ok := s.watch.lookup(token, unixNanos(now))
 		if ok {
 			fn(payload) // the file is unchanged since it was read: no system call but the lookup's
 			return true, nil
 		}
 		seen = n
 	}
+	name := fileName(token)
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)
 	data, err := readFileInto(filepath.Join(s.dir, name), *bp)
@@ -301,10 +301,21 @@ func (s *FileStore) View(token string, fn func(record []byte)) (found bool, err 
 	}
 	if s.watch != nil {
 		_ = s.step("view-keep") // tests change the file here, between the read and the keep
-		s.watch.keep(name, bytes.Clone(payload), int64(binary.BigEndian.Uint64(data[8:16])), seen)
+		s.watch.keep(token, name, bytes.Clone(payload), int64(binary.BigEndian.Uint64(data[8:16])), seen)
 	}
 	fn(payload)
 	return true, nil
+}
+
+// Peek returns token's record when the inotify cache holds it, unchanged in its file and not
+// expired: the cache's own copy, never modified, so the caller may keep it (and must not change
+// it). ok=false means it must be read (View or Find).
+func (s *FileStore) Peek(token string) (record []byte, ok bool) {
+	if s.watch == nil {
+		return nil, false
+	}
+	record, _, ok = s.watch.lookup(token, unixNanos(time.Now()))
+	return record, ok
 }
 
 // Commit stores b as token's session until expiry, replacing any earlier

@@ -20,18 +20,18 @@ func TestOpenCacheBounded(t *testing.T) {
 		t.Errorf("%d entries of 4 KB in 64 KB", len(c.m))
 	}
 	c.put("huge", make([]byte, 8<<10), nil) // over limit/16: not kept
-	if _, ok := c.get("huge", make([]byte, 8<<10)); ok {
+	if _, ok := c.get("huge", make([]byte, 8<<10), false); ok {
 		t.Error("a record over a sixteenth of the limit was kept")
 	}
 	c.put("k", []byte("sealed-1"), []byte("plain-1"))
-	if _, ok := c.get("k", []byte("sealed-2")); ok {
+	if _, ok := c.get("k", []byte("sealed-2"), false); ok {
 		t.Error("another record under the same key got the cached plaintext")
 	}
-	if p, ok := c.get("k", []byte("sealed-1")); !ok || string(p) != "plain-1" {
+	if p, ok := c.get("k", []byte("sealed-1"), false); !ok || string(p) != "plain-1" {
 		t.Errorf("get = %q, %v", p, ok)
 	}
 	c.drop("k")
-	if _, ok := c.get("k", []byte("sealed-1")); ok {
+	if _, ok := c.get("k", []byte("sealed-1"), false); ok {
 		t.Error("a dropped key still answers")
 	}
 }

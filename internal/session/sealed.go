@@ -49,11 +49,19 @@ func OpenRecord(keys *Keys, digest string, record []byte) ([]byte, error) {
 	return keys.Open(record, recordADOf(digest))
 }
 
+// How a record reached openRecord, which decides what the cache may keep.
+type recordUse int
+
+const (
+	recordOwned  recordUse = iota // the caller's own copy: kept as it is
+	recordLent                    // only borrowed (FileStore.View): the cache keeps a copy
+	recordShared                  // never modified, by anyone (FileStore.Peek): kept, and adopted (openCache.get)
+)
+
 // openRecord opens b, the record stored under token, unless it is the very record opened
-// before (then the same plaintext). lent: b is only borrowed (FileStore.View), so the cache keeps
-// a copy.
-func (s *sealedStore) openRecord(token string, b []byte, lent bool) ([]byte, bool) {
-	if p, ok := s.opened.get(token, b); ok {
+// before (then the same plaintext).
+func (s *sealedStore) openRecord(token string, b []byte, use recordUse) ([]byte, bool) {
+	if p, ok := s.opened.get(token, b, use == recordShared); ok {
 		return p, true
 	}
 	p, err := s.keys.Open(b, recordAD(token))
@@ -61,7 +69,7 @@ func (s *sealedStore) openRecord(token string, b []byte, lent bool) ([]byte, boo
 		s.opened.drop(token)
 		return nil, false // planted, swapped, damaged or sealed with a retired key: no session
 	}
-	if lent {
+	if use == recordLent {
 		b = bytes.Clone(b)
 	}
 	s.opened.put(token, b, p)
@@ -76,7 +84,7 @@ func (s *sealedStore) open(token string, b []byte, found bool, err error) ([]byt
 		s.opened.drop(token)
 		return nil, false, nil
 	}
-	p, ok := s.openRecord(token, b, false)
+	p, ok := s.openRecord(token, b, recordOwned)
 	return p, ok, nil
 }
 
@@ -86,11 +94,23 @@ type viewer interface {
 	View(token string, fn func(record []byte)) (found bool, err error)
 }
 
+// peeker is a store that can hand out a record it holds unchanged for good, when it holds it
+// (FileStore.Peek: its inotify cache).
+type peeker interface {
+	Peek(token string) (record []byte, ok bool)
+}
+
 func (s *sealedStore) Find(token string) ([]byte, bool, error) {
+	if pk, ok := s.inner.(peeker); ok {
+		if b, ok := pk.Peek(token); ok {
+			p, opened := s.openRecord(token, b, recordShared)
+			return p, opened, nil
+		}
+	}
 	if v, ok := s.inner.(viewer); ok {
 		var p []byte
 		var opened bool
-		found, err := v.View(token, func(b []byte) { p, opened = s.openRecord(token, b, true) })
+		found, err := v.View(token, func(b []byte) { p, opened = s.openRecord(token, b, recordLent) })
 		if err == nil && !found {
 			s.opened.drop(token)
 		}

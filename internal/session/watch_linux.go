@@ -29,14 +29,16 @@ type dirWatch struct {
 	fd     int   // the inotify instance; -1 once off
 	dirWd  int32 // the watch on the directory itself
 	events uint64
-	files  map[string]watchedFile // by file name
+	files  map[string]watchedFile // by session token: a lookup hashes nothing
+	tokens map[string]string      // file name to token, for the events, which name files
 	size   int
 	limit  int
 	buf    [8 << 10]byte
 }
 
 type watchedFile struct {
-	payload []byte // never modified: lookups lend it
+	name    string
+	payload []byte // never modified: lookups hand it out, and callers may keep it
 	expiry  int64  // Unix nanoseconds, as in the file
 }
 
@@ -77,7 +79,7 @@ func newDirWatch(dir string) (*dirWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	w := &dirWatch{fd: fd, files: map[string]watchedFile{}, limit: watchCacheLimit}
+	w := &dirWatch{fd: fd, files: map[string]watchedFile{}, tokens: map[string]string{}, limit: watchCacheLimit}
 	wd, err := syscall.InotifyAddWatch(fd, dir, dirEvents|syscall.IN_ONLYDIR|syscall.IN_DONT_FOLLOW)
 	if err != nil {
 		w.close()
@@ -96,23 +98,23 @@ func newDirWatch(dir string) (*dirWatch, error) {
 	return w, nil
 }
 
-// lookup returns name's payload if the file is unchanged since it was kept and not expired at
+// lookup returns token's payload if its file is unchanged since it was kept and not expired at
 // now. Otherwise it returns the count of events seen, for keep.
-func (w *dirWatch) lookup(name string, now int64) (payload []byte, seen uint64, ok bool) {
+func (w *dirWatch) lookup(token string, now int64) (payload []byte, seen uint64, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.readEventsLocked()
-	if f, found := w.files[name]; found && now < f.expiry {
+	if f, found := w.files[token]; found && now < f.expiry {
 		return f.payload, 0, true
 	}
 	return nil, w.events, false
 }
 
-// keep remembers name's payload, read after a lookup that returned seen. If any event came since,
-// the file may have changed after it was read, and nothing is kept. payload must not be modified
-// afterwards.
-func (w *dirWatch) keep(name string, payload []byte, expiry int64, seen uint64) {
-	n := len(name) + len(payload)
+// keep remembers token's payload, read from the file name after a lookup that returned seen. If
+// any event came since, the file may have changed after it was read, and nothing is kept.
+// payload must not be modified afterwards.
+func (w *dirWatch) keep(token, name string, payload []byte, expiry int64, seen uint64) {
+	n := len(token) + len(name) + len(payload)
 	if n > w.limit/16 {
 		return
 	}
@@ -124,20 +126,31 @@ func (w *dirWatch) keep(name string, payload []byte, expiry int64, seen uint64) 
 	}
 	w.forgetLocked(name)
 	for w.size+n > w.limit && len(w.files) > 0 {
-		for k := range w.files { // random eviction
-			w.forgetLocked(k)
+		for _, f := range w.files { // random eviction
+			w.forgetLocked(f.name)
 			break
 		}
 	}
-	w.files[name] = watchedFile{payload: payload, expiry: expiry}
+	w.files[token] = watchedFile{name: name, payload: payload, expiry: expiry}
+	w.tokens[name] = token
 	w.size += n
 }
 
+// forgetLocked forgets the file name.
 func (w *dirWatch) forgetLocked(name string) {
-	if f, ok := w.files[name]; ok {
-		w.size -= len(name) + len(f.payload)
-		delete(w.files, name)
+	token, ok := w.tokens[name]
+	if !ok {
+		return
 	}
+	w.size -= len(token) + len(name) + len(w.files[token].payload)
+	delete(w.files, token)
+	delete(w.tokens, name)
+}
+
+func (w *dirWatch) forgetAllLocked() {
+	clear(w.files)
+	clear(w.tokens)
+	w.size = 0
 }
 
 // readEventsLocked reads the queued events and forgets the files they name.
@@ -171,11 +184,10 @@ func (w *dirWatch) readEventsLocked() {
 			case mask&offEvents != 0:
 				w.offLocked()
 				return
-			case mask&syscall.IN_Q_OVERFLOW != 0, wd != w.dirWd, nameLen == 0:
+			case wd != w.dirWd && wd != -1, nameLen == 0 && wd != -1:
 				// Events were lost, or something happened to the directory itself (a chmod):
 				// forget everything.
-				clear(w.files)
-				w.size = 0
+				w.forgetAllLocked()
 			default:
 				name := w.buf[nameStart:off]
 				for len(name) > 0 && name[len(name)-1] == 0 {
@@ -193,8 +205,7 @@ func (w *dirWatch) offLocked() {
 		_ = syscall.Close(w.fd)
 		w.fd = -1
 	}
-	clear(w.files)
-	w.size = 0
+	w.forgetAllLocked()
 }
 
 // on reports whether the cache is still in use.

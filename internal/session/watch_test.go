@@ -29,7 +29,7 @@ func watchedStore(t *testing.T, token string, b []byte) *FileStore {
 func wantCached(t *testing.T, s *FileStore, token string, b []byte) {
 	t.Helper()
 	s.watch.mu.Lock()
-	f, ok := s.watch.files[fileName(token)]
+	f, ok := s.watch.files[token]
 	s.watch.mu.Unlock()
 	if !ok || string(f.payload) != string(b) {
 		t.Fatalf("the cache holds %q (%v) for %q; want %q", f.payload, ok, token, b)
@@ -229,4 +229,40 @@ func TestWatchClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFound(t, s, "tok", []byte("v2"))
+}
+
+// A sealed record the file store's cache hands out is kept by the sealing wrapper as that very
+// array, so an unchanged session's next load compares one array with itself instead of reading
+// two copies; a changed one is still opened afresh.
+func TestSealedStoreAdoptsCachedRecords(t *testing.T) {
+	fs := newTestStore(t, FileStoreOptions{})
+	st := Sealed(fs, RandomKeys()).(*sealedIterable)
+	if err := st.Commit("tok", []byte("v1"), liveExpiry); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if p, found, err := st.Find("tok"); string(p) != "v1" || !found || err != nil {
+			t.Fatalf("Find = %q, %v, %v", p, found, err)
+		}
+	}
+	fs.watch.mu.Lock()
+	cached := fs.watch.files["tok"].payload
+	fs.watch.mu.Unlock()
+	st.opened.mu.Lock()
+	kept := st.opened.m["tok"].sealed
+	st.opened.mu.Unlock()
+	if len(cached) == 0 || len(kept) != len(cached) || &kept[0] != &cached[0] {
+		t.Fatalf("the sealing wrapper keeps its own copy of the cached record")
+	}
+	other, err := NewFileStore(fs.dir, FileStoreOptions{SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	if err := Sealed(other, st.keys).Commit("tok", []byte("v2"), liveExpiry); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _ := st.Find("tok"); string(p) != "v2" {
+		t.Fatalf("after another instance's commit: %q, want v2", p)
+	}
 }
