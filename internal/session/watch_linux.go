@@ -184,7 +184,7 @@ func (w *dirWatch) readEventsLocked() {
 			case mask&offEvents != 0:
 				w.offLocked()
 				return
-			case wd != w.dirWd && wd != -1, nameLen == 0 && wd != -1:
+			case mask&syscall.IN_Q_OVERFLOW != 0, wd != w.dirWd, nameLen == 0:
 				// Events were lost, or something happened to the directory itself (a chmod):
 				// forget everything.
 				w.forgetAllLocked()
