@@ -129,10 +129,14 @@ func (a *App) crossOriginProtection(next http.Handler) http.Handler {
 }
 
 // loadSessionFor loads the session named by r's cookie (a new, empty one when there is none),
-// marking the response personal: not cached, varying with the cookie. It answers the request
-// itself with the error page when the store fails (ok=false).
+// marking the response personal: stored by no cache. It answers the request itself with the
+// error page when the store fails (ok=false).
+//
+// No "Vary: Cookie": it tells a cache how to match a response it stored, and no-store lets none
+// store it. It was also the ninth header of a page, which costs more than the other eight: net/http
+// keeps a header of up to eight names in one small map (and copies it once per response), and a
+// ninth makes both maps full tables, several allocations and a kilobyte more per request.
 func (a *App) loadSessionFor(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
-	varyCookie.add(w.Header())
 	noStore.set(w.Header()) // personal pages stay out of every cache
 	var token string
 	if c, err := r.Cookie(a.sessions.Cookie.Name); err == nil {
