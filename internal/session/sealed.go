@@ -49,6 +49,12 @@ func OpenRecord(keys *Keys, digest string, record []byte) ([]byte, error) {
 	return keys.Open(record, recordADOf(digest))
 }
 
+// ImmutableRecords promises that a record Find returns is never modified afterwards: it is a
+// plaintext the wrapper opened (and keeps in openCache, shared by every later load of the same
+// record), which nothing writes to. An unchanged session is therefore the same array load after
+// load, and the web codec recognises it by that (web.ImmutableRecords).
+func (s *sealedStore) ImmutableRecords() bool { return true }
+
 // How a record reached openRecord, which decides what the cache may keep.
 type recordUse int
 

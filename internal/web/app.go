@@ -85,7 +85,7 @@ func New(cfg config.Config, d Deps) (*App, error) {
 	}
 	sm := scs.New()
 	sm.Store = d.Store
-	sm.Codec = NewSessionCodec(4 << 20)
+	sm.Codec = NewSessionCodec(4<<20, ImmutableRecords(d.Store))
 	// The idle timeout is enforced by touchSession, not scs: scs's IdleTimeout rewrites the
 	// session on every request, even one that changes nothing.
 	sm.Lifetime = cfg.SessionLifetime

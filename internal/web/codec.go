@@ -33,8 +33,24 @@ type SessionCodec struct {
 }
 
 // NewSessionCodec is the codec with a cache of about limit bytes of session records.
-func NewSessionCodec(limit int) SessionCodec {
-	return SessionCodec{cache: &decodedCache{m: map[string]decoded{}, limit: limit}}
+//
+// immutable says the store's records are never modified once Find has returned them, by the
+// store or anyone (ImmutableRecords): the cache then also recognises a record by its array, an
+// unchanged session coming back as the very same one, without hashing and comparing its 10 KB
+// (a twentieth of a signed-in page's cost under load).
+func NewSessionCodec(limit int, immutable bool) SessionCodec {
+	c := &decodedCache{m: map[string]decoded{}, limit: limit}
+	if immutable {
+		c.arrays = map[*byte]arrayEntry{}
+	}
+	return SessionCodec{cache: c}
+}
+
+// ImmutableRecords reports whether store promises that a record Find returned is never modified
+// afterwards (session.Sealed does).
+func ImmutableRecords(store scs.Store) bool {
+	s, ok := store.(interface{ ImmutableRecords() bool })
+	return ok && s.ImmutableRecords()
 }
 
 var codecMagic = []byte("GAS\x01")
@@ -205,6 +221,17 @@ type decodedCache struct {
 	m     map[string]decoded
 	size  int
 	limit int
+
+	// arrays, for an immutable store's records only: by the address of the record's array. An
+	// entry holds the record, so its array stays alive and its address is not reused while the
+	// entry exists; the store never changes it, so the same array and length are the same bytes.
+	arrays    map[*byte]arrayEntry
+	arraySize int
+}
+
+type arrayEntry struct {
+	record []byte
+	d      decoded
 }
 
 type decoded struct {
@@ -227,7 +254,15 @@ func (d decoded) copyValues() map[string]any {
 func (c *decodedCache) get(b []byte) (decoded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.arrays != nil && len(b) > 0 {
+		if e, ok := c.arrays[&b[0]]; ok && len(e.record) == len(b) {
+			return e.d, true
+		}
+	}
 	d, ok := c.m[string(b)] // no copy: Go looks a []byte up in a string-keyed map as it is
+	if ok {
+		c.rememberArrayLocked(b, d)
+	}
 	return d, ok
 }
 
@@ -237,6 +272,7 @@ func (c *decodedCache) put(b []byte, d decoded) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rememberArrayLocked(b, d)
 	if _, ok := c.m[string(b)]; ok {
 		return
 	}
@@ -249,4 +285,21 @@ func (c *decodedCache) put(b []byte, d decoded) {
 	}
 	c.m[string(b)] = d
 	c.size += len(b)
+}
+
+// rememberArrayLocked files d under b's array, when the store's records are immutable. Full, it
+// starts again: the next load of each session refills it.
+func (c *decodedCache) rememberArrayLocked(b []byte, d decoded) {
+	if c.arrays == nil || len(b) == 0 || len(b) > c.limit/16 {
+		return
+	}
+	if c.arraySize+len(b) > c.limit {
+		clear(c.arrays)
+		c.arraySize = 0
+	}
+	if old, ok := c.arrays[&b[0]]; ok {
+		c.arraySize -= len(old.record)
+	}
+	c.arrays[&b[0]] = arrayEntry{record: b, d: d}
+	c.arraySize += len(b)
 }

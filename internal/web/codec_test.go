@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/graphauth/graphauth/internal/auth"
+	"github.com/graphauth/graphauth/internal/session"
 )
 
 func sampleValues() map[string]any {
@@ -106,7 +108,13 @@ func FuzzSessionCodecDecode(f *testing.F) {
 // change scs makes to one load's map (Put, Remove) or to a flow in it never shows in the next,
 // and two records never share an entry.
 func TestSessionCodecCache(t *testing.T) {
-	c := NewSessionCodec(1 << 20)
+	for _, immutable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("immutable=%v", immutable), func(t *testing.T) { testSessionCodecCache(t, immutable) })
+	}
+}
+
+func testSessionCodecCache(t *testing.T, immutable bool) {
+	c := NewSessionCodec(1<<20, immutable)
 	deadline := time.Unix(0, 1795474623123456789)
 	b, err := c.Encode(deadline, sampleValues())
 	if err != nil {
@@ -144,6 +152,65 @@ func TestSessionCodecCache(t *testing.T) {
 	}
 }
 
+// With an immutable store, a record the cache has seen is recognised by its array. With any
+// other store it is not: a store may rewrite a buffer it returned, and the same array must then
+// decode to what it now holds.
+func TestSessionCodecArrays(t *testing.T) {
+	deadline := time.Unix(0, 1795474623123456789)
+	alice, bob := sampleValues(), sampleValues()
+	bob[keyUser] = auth.Identity{Name: "Bob", OID: "o1", TID: "t"}
+	alice[keyUser] = auth.Identity{Name: "Ann", OID: "o1", TID: "t"}
+	enc := func(v map[string]any) []byte {
+		b, err := SessionCodec{}.Encode(deadline, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	name := func(c SessionCodec, b []byte) string {
+		_, got, err := c.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got[keyUser].(auth.Identity).Name
+	}
+
+	imm := NewSessionCodec(1<<20, true)
+	b := enc(alice)
+	for range 2 {
+		if got := name(imm, b); got != "Ann" {
+			t.Fatalf("decoded %q", got)
+		}
+	}
+	if e, ok := imm.cache.arrays[&b[0]]; !ok || len(e.record) != len(b) {
+		t.Fatal("an immutable store's record is not known by its array")
+	}
+	if got := name(imm, enc(bob)); got != "Bob" {
+		t.Errorf("another record decoded to %q", got)
+	}
+
+	mut := NewSessionCodec(1<<20, false)
+	b = enc(alice)
+	if got := name(mut, b); got != "Ann" {
+		t.Fatalf("decoded %q", got)
+	}
+	nb := enc(bob)
+	if len(nb) != len(b) {
+		t.Fatalf("test records of %d and %d bytes", len(b), len(nb))
+	}
+	copy(b, nb) // the store rewrote its buffer
+	if got := name(mut, b); got != "Bob" {
+		t.Errorf("a rewritten buffer decoded to %q, want Bob", got)
+	}
+
+	if !ImmutableRecords(session.Sealed(session.NewMemoryStore(), session.RandomKeys())) {
+		t.Error("a sealed store's records are not taken as immutable")
+	}
+	if ImmutableRecords(session.NewMemoryStore()) {
+		t.Error("a memory store's records are taken as immutable")
+	}
+}
+
 func BenchmarkSessionCodecDecode(b *testing.B) {
 	values := sampleValues()
 	values[keyTokenCache] = bytes.Repeat([]byte("t"), 5<<10)
@@ -155,7 +222,7 @@ func BenchmarkSessionCodecDecode(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		codec SessionCodec
-	}{{"uncached", SessionCodec{}}, {"cached", NewSessionCodec(1 << 20)}} {
+	}{{"uncached", SessionCodec{}}, {"cached", NewSessionCodec(1<<20, false)}, {"cached, immutable store", NewSessionCodec(1<<20, true)}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
