@@ -143,7 +143,7 @@ func NewFileStore(dir string, opts FileStoreOptions) (*FileStore, error) {
 		// A store dropped without Close must not keep its inotify instance (128 per user).
 		runtime.AddCleanup(s, func(w *dirWatch) { w.close() }, w)
 	} else {
-		logger.Debug("session store: reading every session from its file", "dir", abs, "why", err.Error())
+		logger.Info("session store: no inotify cache, every session is read from its file", "dir", abs, "why", err.Error())
 	}
 
 	interval := opts.SweepInterval
