@@ -180,8 +180,12 @@ func TestWatchForgetsAllOnOverflow(t *testing.T) {
 	paths := []string{filepath.Join(s.dir, "a"), filepath.Join(s.dir, "b")}
 	for i := 0; i <= limit/2+1; i++ {
 		for _, p := range paths {
-			if err := os.Chmod(p, 0o600); os.IsNotExist(err) {
+			err := os.Chmod(p, 0o600)
+			if os.IsNotExist(err) {
 				err = os.WriteFile(p, nil, 0o600)
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
