@@ -573,6 +573,12 @@ func assembleURL(rawURL string) string {
 		// Parsed and written back it would be itself, with no query to encode.
 		return percentEncodingReplacer.Replace(rawURL)
 	}
+	return assembleURLParsed(rawURL)
+}
+
+// assembleURLParsed is assembleURL for any trimmed URL but "#", by parsing it
+// (TestResourceIDPlain holds assembleURL's shortcut to it).
+func assembleURLParsed(rawURL string) string {
 	rawURL = strings.ReplaceAll(rawURL, "\n", "%0A")
 	rawURL = strings.ReplaceAll(rawURL, "\t", "%09")
 	u, err := url.Parse(rawURL)

@@ -190,6 +190,12 @@ func safeHref(raw string) (string, bool) {
 	if _, plain := plainWebPath(raw); plain {
 		return raw, true // (what parsing and writing it back would give: see plainWebPath)
 	}
+	return safeHrefParsed(raw)
+}
+
+// safeHrefParsed is safeHref for any trimmed URL, by parsing it (TestResourceIDPlain holds
+// safeHref's shortcut to it).
+func safeHrefParsed(raw string) (string, bool) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", false
