@@ -492,11 +492,7 @@ func mergeList(n *html.Node) {
 	if prev == nil || prev.DataAtom != atom.Ul {
 		return
 	}
-	for c := n.FirstChild; c != nil; {
-		next := c.NextSibling
-		prev.AppendChild(detach(c))
-		c = next
-	}
+	moveChildren(n, prev)
 	replace(n, nil)
 }
 
@@ -756,40 +752,41 @@ func mdFormattingElement(n *html.Node, st inlineStyle) {
 		// with the span's children would be (and without making one per styled span).
 		renameElement(n, tags[0])
 		if len(tags) > 1 {
-			top := element(tags[1])
-			inner := top
-			for _, t := range tags[2:] {
-				e := element(t)
-				inner.AppendChild(e)
-				inner = e
-			}
-			for c := n.FirstChild; c != nil; {
-				next := c.NextSibling
-				inner.AppendChild(detach(c))
-				c = next
-			}
+			top, inner := nested(tags[1:])
+			moveChildren(n, inner)
 			n.AppendChild(top)
 		}
 		return
 	}
-	top := element(tags[0])
-	inner := top
-	for _, t := range tags[1:] {
-		e := element(t)
-		inner.AppendChild(e)
-		inner = e
-	}
+	top, inner := nested(tags)
 	switch n.DataAtom {
 	case atom.Code, atom.A:
 		n.Parent.InsertBefore(top, n)
 		inner.AppendChild(detach(n))
 	default:
-		for c := n.FirstChild; c != nil; {
-			next := c.NextSibling
-			inner.AppendChild(detach(c))
-			c = next
-		}
+		moveChildren(n, inner)
 		n.AppendChild(top)
+	}
+}
+
+// nested makes one element per tag, each inside the one before: the outermost and the innermost.
+func nested(tags []string) (top, inner *html.Node) {
+	top = element(tags[0])
+	inner = top
+	for _, t := range tags[1:] {
+		e := element(t)
+		inner.AppendChild(e)
+		inner = e
+	}
+	return top, inner
+}
+
+// moveChildren moves from's children, in order, to the end of to's.
+func moveChildren(from, to *html.Node) {
+	for c := from.FirstChild; c != nil; {
+		next := c.NextSibling
+		to.AppendChild(detach(c))
+		c = next
 	}
 }
 
