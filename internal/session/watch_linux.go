@@ -208,14 +208,6 @@ func (w *dirWatch) offLocked() {
 	w.forgetAllLocked()
 }
 
-// on reports whether the cache is still in use.
-func (w *dirWatch) on() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.readEventsLocked()
-	return w.fd >= 0
-}
-
 func (w *dirWatch) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()

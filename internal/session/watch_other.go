@@ -14,5 +14,4 @@ func newDirWatch(string) (*dirWatch, error) {
 
 func (*dirWatch) lookup(string, int64) ([]byte, uint64, bool) { return nil, 0, false }
 func (*dirWatch) keep(string, string, []byte, int64, uint64)  {}
-func (*dirWatch) on() bool                                    { return false }
 func (*dirWatch) close()                                      {}

@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// on reports whether the cache is still in use (after reading the events queued).
+func (w *dirWatch) on() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.readEventsLocked()
+	return w.fd >= 0
+}
+
 // watchedStore is a test store whose inotify cache is on (the test directory is on a local file
 // system), with token's session read once, so that the cache holds it.
 func watchedStore(t *testing.T, token string, b []byte) *FileStore {
