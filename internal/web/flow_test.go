@@ -234,6 +234,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			"Content-Security-Policy": "default-src 'self'; form-action 'self' https://",
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "no-referrer",
+			"X-Frame-Options":         "DENY",
 		}
 		for k, v := range want {
 			if !strings.Contains(p.Header.Get(k), v) {
